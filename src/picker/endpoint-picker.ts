@@ -1,0 +1,70 @@
+import type { EndpointRef, EndpointState } from './endpoint.js'
+
+/** What the gateway hands the picker for one request (after route match and rewrite). */
+export interface PickRequest {
+  readonly requestId: string
+  /** The path the model server will see, e.g. `/v1/chat/completions`. */
+  readonly path: string
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string | undefined>>
+  /** Parsed JSON body (OpenAI chat or completions request); undefined for header-only requests. */
+  readonly body: Record<string, unknown> | undefined
+}
+
+/** One row of the explain table: how one candidate fared in one profile. */
+export interface ExplainRow {
+  profile: string
+  endpoint: string
+  /** Filter that dropped it, if any. */
+  droppedBy?: string
+  /** Per scorer: raw score in [0,1], weight, weighted contribution. */
+  scores: { scorer: string; raw: number; weight: number; weighted: number }[]
+  total: number
+  picked: boolean
+}
+
+export interface Decision {
+  readonly endpoint: EndpointRef
+  /** Further endpoints to try, in order, if the primary fails before any response byte. */
+  readonly fallbacks: readonly EndpointRef[]
+  /** Headers to set on the upstream request (e.g. `x-prefiller-host-port`). */
+  readonly headers: Readonly<Record<string, string>>
+  /** Profiles that ran, in order. */
+  readonly profiles: readonly string[]
+  readonly explain?: readonly ExplainRow[]
+}
+
+/** Completion feedback, so stateful plugins (in-flight counts, session affinity, LRU) can learn. */
+export interface PickOutcome {
+  readonly requestId: string
+  readonly endpoint: EndpointRef
+  readonly status: number
+  readonly promptTokens?: number
+  readonly completionTokens?: number
+}
+
+/**
+ * The picker seam: implemented in-process (the plugin scheduler) and by the ext_proc client.
+ * `pick` rejects with a PickerError carrying an HTTP status (429 saturated/sheddable, 503 no endpoints, 400 bad body).
+ */
+export interface EndpointPicker {
+  pick(request: PickRequest, options?: { explain?: boolean }): Promise<Decision>
+  /** Called once per finished request (success or failure). */
+  complete(outcome: PickOutcome): void
+  /** The pool's current members; the picker's data layer starts/stops scraping accordingly. */
+  setEndpoints(endpoints: readonly EndpointRef[]): void
+  /** Snapshot for `maitred get endpoints` and the doctor. */
+  endpointStates(): readonly EndpointState[]
+  close(): Promise<void>
+}
+
+export class PickerError extends Error {
+  constructor(
+    readonly status: 400 | 429 | 503 | 500,
+    message: string,
+    readonly code: string,
+  ) {
+    super(message)
+    this.name = 'PickerError'
+  }
+}
