@@ -29,6 +29,10 @@ export interface Decision {
   readonly fallbacks: readonly EndpointRef[]
   /** Headers to set on the upstream request (e.g. `x-prefiller-host-port`). */
   readonly headers: Readonly<Record<string, string>>
+  /** Client-sent headers to drop before forwarding (e.g. a spoofed `x-prefiller-host-port`). */
+  readonly removeHeaders?: readonly string[]
+  /** Headers to set on the response to the client (e.g. `x-session-token`). */
+  readonly responseHeaders?: Readonly<Record<string, string>>
   /** Profiles that ran, in order. */
   readonly profiles: readonly string[]
   readonly explain?: readonly ExplainRow[]
@@ -48,7 +52,10 @@ export interface PickOutcome {
  * `pick` rejects with a PickerError carrying an HTTP status (429 saturated/sheddable, 503 no endpoints, 400 bad body).
  */
 export interface EndpointPicker {
-  pick(request: PickRequest, options?: { explain?: boolean }): Promise<Decision>
+  /**
+   * `subset`: only these `host:port` addresses are eligible (Envoy's `envoy.lb.subset_hint`); none eligible → 503.
+   */
+  pick(request: PickRequest, options?: { explain?: boolean; subset?: readonly string[] }): Promise<Decision>
   /** Called once per finished request (success or failure). */
   complete(outcome: PickOutcome): void
   /** The pool's current members; the picker's data layer starts/stops scraping accordingly. */

@@ -1,0 +1,22 @@
+import { Command } from 'commander'
+import { registerGetCommand } from './get.js'
+import { registerSimCommand } from './sim.js'
+import { registerUpCommand } from './up.js'
+import { registerValidateCommand } from './validate.js'
+
+const program = new Command()
+  .name('maitred')
+  .description('LLM inference serving on a laptop: Gateway API routing, an llm-d endpoint picker and vLLM-faithful simulated GPUs')
+  .showHelpAfterError()
+
+registerUpCommand(program)
+registerValidateCommand(program)
+registerGetCommand(program)
+registerSimCommand(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  process.stderr.write(`maitred: ${(err as Error).message}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,34 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+
+/** Where a running `maitred up` leaves its admin address for `maitred get`: $MAITRED_STATE_DIR, else ~/.maitred. */
+export function stateDir(override?: string): string {
+  return override ?? process.env.MAITRED_STATE_DIR ?? join(homedir(), '.maitred')
+}
+
+export interface RunState {
+  pid: number
+  admin: string
+  startedAt: string
+  gateways: { name: string; namespace: string; urls: string[] }[]
+}
+
+const file = (dir: string) => join(dir, 'run.json')
+
+export async function writeRunState(dir: string, state: RunState): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  await writeFile(file(dir), JSON.stringify(state, null, 2))
+}
+
+export async function readRunState(dir: string): Promise<RunState | undefined> {
+  try {
+    return JSON.parse(await readFile(file(dir), 'utf8')) as RunState
+  } catch {
+    return undefined
+  }
+}
+
+export async function removeRunState(dir: string): Promise<void> {
+  await rm(file(dir), { force: true })
+}

@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { deriveStack } from '../controller/derive-stack.js'
+import { startAdminServer } from '../runtime/admin-server.js'
+import { StackRuntime } from '../runtime/stack-runtime.js'
+import { DEFAULT_STACK_FILE, loadStackOrDefault } from './load-config.js'
+import { removeRunState, stateDir, writeRunState } from './state-file.js'
+
+interface UpOptions {
+  file?: string[]
+  printConfig?: boolean
+  adminPort: string
+  bind: string
+  ephemeralPorts?: boolean
+  accessLog: string
+  stateDir?: string
+  timeScale?: string
+}
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('run a stack: gateways, routes, pickers and model servers (default: the seeds\' cluster with simulated GPUs)')
+    .option('-f, --file <FILE_OR_DIR...>', 'stack YAML files or directories (multi-document)')
+    .option('--print-config', 'print the embedded default stack YAML and exit')
+    .option('--admin-port <PORT>', 'admin API port on 127.0.0.1 (maitred get reads it)', '9901')
+    .option('--bind <HOST>', 'interface for gateway listeners', '0.0.0.0')
+    .option('--ephemeral-ports', 'let the OS choose every listener port (tests, several stacks on one machine)')
+    .option('--access-log <DEST>', 'access log: - (stdout), a file path, or off', '-')
+    .option('--state-dir <DIR>', 'where the running stack records its admin address (default $MAITRED_STATE_DIR or ~/.maitred)')
+    .option('--time-scale <N>', 'run simulated model servers N times faster than real time')
+    .action(async (opts: UpOptions) => {
+      if (opts.printConfig) {
+        process.stdout.write(await readFile(DEFAULT_STACK_FILE, 'utf8'))
+        return
+      }
+      const stack = deriveStack(await loadStackOrDefault(opts.file))
+      const log = (line: string) => process.stderr.write(`maitred: ${line}\n`)
+      const runtime = await StackRuntime.start(stack, {
+        bindHost: opts.bind,
+        accessLog: opts.accessLog,
+        log,
+        ...(opts.ephemeralPorts ? { listenerPort: () => 0 } : {}),
+        ...(opts.timeScale ? { simulatorOverrides: { timeScale: Number(opts.timeScale) } } : {}),
+      })
+      const admin = await startAdminServer(runtime, Number(opts.adminPort)).catch(async (err: Error) => {
+        await runtime.close()
+        throw new Error(`admin API port ${opts.adminPort}: ${err.message} (is another maitred up running? use --admin-port)`)
+      })
+      const dir = stateDir(opts.stateDir)
+      await writeRunState(dir, {
+        pid: process.pid,
+        admin: admin.url,
+        startedAt: new Date().toISOString(),
+        gateways: stack.gateways.map((g) => ({
+          name: g.metadata.name,
+          namespace: g.metadata.namespace,
+          urls: runtime.listeners.filter((l) => l.gateway === g).map((l) => l.url),
+        })),
+      })
+      printReady(runtime, admin.url)
+      let stopping = false
+      const stop = async (signal: string) => {
+        if (stopping) return
+        stopping = true
+        log(`${signal}: draining and stopping`)
+        await admin.close()
+        await runtime.close()
+        await removeRunState(dir)
+        process.exit(0)
+      }
+      process.on('SIGINT', () => void stop('SIGINT'))
+      process.on('SIGTERM', () => void stop('SIGTERM'))
+    })
+}
+
+function printReady(rt: StackRuntime, adminUrl: string): void {
+  const out: string[] = ['maitred: stack ready']
+  for (const [id, sim] of rt.simulators) out.push(`  ModelServer ${id.padEnd(44)} ${sim.url}  (simulated, pid ${sim.pid})`)
+  for (const ms of rt.stack.modelServers.filter((m) => m.spec.external))
+    out.push(`  ModelServer ${`${ms.metadata.namespace}/${ms.metadata.name}`.padEnd(44)} ${ms.spec.external!.url}  (external)`)
+  for (const p of rt.pickers.values())
+    out.push(`  Picker      ${p.key.padEnd(44)} pool ${p.deployment.poolName} (config: ${p.deployment.configSource})`)
+  for (const l of rt.listeners)
+    out.push(`  Gateway     ${`${l.gateway.metadata.namespace}/${l.gateway.metadata.name}`.padEnd(44)} ${l.url}  (listener ${l.listener.name})`)
+  out.push(`  Admin       ${adminUrl}  (maitred get gateways|routes|pools|endpoints; /metrics)`)
+  const first = rt.listeners[0]
+  const route = rt.stack.routes[0]
+  if (first && route) {
+    const prefix = route.spec.rules.at(-1)?.matches[0]?.path?.value ?? '/'
+    out.push('Try:', `  curl -s ${first.url}${prefix}/v1/models`)
+  }
+  process.stdout.write(out.join('\n') + '\n')
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest'
+import { formatConfigError } from './config-error.js'
+import { parseStackText } from './load-stack.js'
+
+const messages = (text: string) => parseStackText(text, 'my-stack.yaml').errors.map(formatConfigError)
+
+describe('parseStackText errors name the file, line, resource and field', () => {
+  it('unknown fields are errors, one per field', () => {
+    expect(
+      messages(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  listeners:
+  - name: http
+    protocol: HTTP
+    port: 8080
+    colour: blue
+  flavour: x
+`),
+    ).toEqual([
+      'my-stack.yaml:9: Gateway/infra/gw: spec.listeners[0].colour: unknown field',
+      'my-stack.yaml:10: Gateway/infra/gw: spec.flavour: unknown field',
+    ])
+  })
+
+  it('unknown kinds are refused with the list of known ones', () => {
+    const [msg] = messages('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n')
+    expect(msg).toMatch(/^my-stack\.yaml:2: ConfigMap\/default\/x: kind: unknown kind "ConfigMap"; known kinds: Gateway, HTTPRoute/)
+  })
+
+  it('every problem of every document is reported, not just the first', () => {
+    const errs = messages(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: ns}
+spec:
+  rules:
+  - matches: [{path: {type: Prefix, value: /a}}]
+---
+apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceService
+metadata: {name: m, namespace: ns}
+spec:
+  replicas: -1
+`)
+    expect(errs).toEqual([
+      expect.stringMatching(/^my-stack\.yaml:6: HTTPRoute\/ns\/r: spec\.rules\[0\]\.matches\[0\]\.path\.type: Invalid option/),
+      expect.stringMatching(/^my-stack\.yaml:11: LLMInferenceService\/ns\/m: spec\.model: /),
+      expect.stringMatching(/^my-stack\.yaml:12: LLMInferenceService\/ns\/m: spec\.replicas: /),
+    ])
+  })
+
+  it('path values are checked (no //, must start with /)', () => {
+    const errs = messages(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  rules:
+  - matches: [{path: {value: "a//b"}}]
+`)
+    expect(errs).toEqual([
+      'my-stack.yaml:6: HTTPRoute/default/r: spec.rules[0].matches[0].path.value: must start with /',
+      'my-stack.yaml:6: HTTPRoute/default/r: spec.rules[0].matches[0].path.value: must not contain //, /./, /../, %2F or #',
+    ])
+  })
+
+  it('YAML syntax errors carry their line', () => {
+    const [msg] = messages('kind: Gateway\nmetadata: {name: [\n')
+    expect(msg).toMatch(/^my-stack\.yaml:\d+: document 1: /)
+  })
+
+  it('ModelServer needs exactly one of simulator or external, and simulator options are checked', () => {
+    expect(
+      messages(`apiVersion: maitred.dev/v1alpha1
+kind: ModelServer
+metadata: {name: a}
+spec: {}
+---
+apiVersion: maitred.dev/v1alpha1
+kind: ModelServer
+metadata: {name: b}
+spec:
+  simulator: {maxNumSeqs: 0}
+`),
+    ).toEqual([
+      'my-stack.yaml:4: ModelServer/default/a: spec: set exactly one of spec.simulator or spec.external',
+      expect.stringMatching(/^my-stack\.yaml:10: ModelServer\/default\/b: spec\.simulator\.maxNumSeqs: /),
+    ])
+  })
+})

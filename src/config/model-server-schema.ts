@@ -1,0 +1,35 @@
+import { z } from 'zod'
+import { simOptionsSchema } from '../sim/sim-options.js'
+import { objectMeta } from './object-meta.js'
+
+/** Upstream TLS to an external model server (DestinationRule-like). */
+const upstreamTls = z.strictObject({
+  caFile: z.string().optional(),
+  serverName: z.string().optional(),
+  insecureSkipVerify: z.boolean().default(false),
+})
+
+/**
+ * maitred's stand-in for a pod: labels that InferencePools and Services select on, and either a built-in simulator
+ * (started as its own OS process) or the base URL of a real vLLM / OpenAI-compatible server.
+ */
+export const modelServerSchema = z
+  .strictObject({
+    apiVersion: z.literal('maitred.dev/v1alpha1'),
+    kind: z.literal('ModelServer'),
+    metadata: objectMeta,
+    spec: z.strictObject({
+      simulator: simOptionsSchema.optional(),
+      external: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+          tls: upstreamTls.optional(),
+        })
+        .optional(),
+    }),
+  })
+  .superRefine((ms, ctx) => {
+    if ((ms.spec.simulator === undefined) === (ms.spec.external === undefined))
+      ctx.addIssue({ code: 'custom', path: ['spec'], message: 'set exactly one of spec.simulator or spec.external' })
+  })
+export type ModelServer = z.output<typeof modelServerSchema>

@@ -1,0 +1,31 @@
+import type { z } from 'zod'
+import type { EndpointPickerConfigResource } from './endpoint-picker-config-schema.js'
+import { gatewaySchema, type Gateway } from './gateway-schema.js'
+import { httpRouteSchema, type HTTPRoute } from './httproute-schema.js'
+import { inferencePoolSchema, type InferencePool } from './inferencepool-schema.js'
+import { llmInferenceServiceSchema, type LLMInferenceService } from './llminferenceservice-schema.js'
+import { modelServerSchema, type ModelServer } from './model-server-schema.js'
+import { serviceSchema, type Service } from './service-schema.js'
+
+export type Resource = Gateway | HTTPRoute | InferencePool | Service | ModelServer | LLMInferenceService | EndpointPickerConfigResource
+export type ResourceKind = Resource['kind']
+
+/** Schema per kind (EndpointPickerConfig is validated by the picker's loader, see load-stack.ts). */
+export const RESOURCE_SCHEMAS: Record<Exclude<ResourceKind, 'EndpointPickerConfig'>, z.ZodType> = {
+  Gateway: gatewaySchema,
+  HTTPRoute: httpRouteSchema,
+  InferencePool: inferencePoolSchema,
+  Service: serviceSchema,
+  ModelServer: modelServerSchema,
+  LLMInferenceService: llmInferenceServiceSchema,
+}
+
+export const KNOWN_KINDS: readonly ResourceKind[] = [...Object.keys(RESOURCE_SCHEMAS), 'EndpointPickerConfig'] as ResourceKind[]
+
+export function resourceId(r: { kind: string; metadata: { name: string; namespace?: string } }): string {
+  return `${r.kind}/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`
+}
+
+export function ofKind<K extends ResourceKind>(resources: readonly Resource[], kind: K): Extract<Resource, { kind: K }>[] {
+  return resources.filter((r): r is Extract<Resource, { kind: K }> => r.kind === kind)
+}

@@ -1,0 +1,70 @@
+import type { EndpointPickerConfigResource } from '../config/endpoint-picker-config-schema.js'
+import type { InferencePool } from '../config/inferencepool-schema.js'
+import { ofKind, resourceId, type Resource } from '../config/resource.js'
+import { deriveLLMInferenceService } from './derive-llmisvc.js'
+import { matchesLabels } from './label-selector.js'
+import { workloadSelector } from './llmisvc-names.js'
+import type { PickerDeployment, Stack } from './stack.js'
+
+/**
+ * The controller: a pure function from declared resources to everything the runtime starts. Declared objects win over
+ * derived ones of the same kind, namespace and name (as when a user brings their own route or pool).
+ */
+export function deriveStack(declared: readonly Resource[]): Stack {
+  const stack: Stack = {
+    gateways: ofKind(declared, 'Gateway'),
+    routes: ofKind(declared, 'HTTPRoute'),
+    pools: ofKind(declared, 'InferencePool'),
+    pickers: [],
+    services: ofKind(declared, 'Service'),
+    modelServers: ofKind(declared, 'ModelServer'),
+    llmInferenceServices: ofKind(declared, 'LLMInferenceService'),
+    ownerOf: {},
+  }
+  const taken = new Set(declared.map(resourceId))
+  const adopt = <T extends Resource>(list: T[], child: T | undefined, owner: string) => {
+    if (!child || taken.has(resourceId(child))) return
+    taken.add(resourceId(child))
+    list.push(child)
+    stack.ownerOf[resourceId(child)] = owner
+  }
+
+  for (const isvc of stack.llmInferenceServices) {
+    const owner = resourceId(isvc)
+    const selector = workloadSelector(isvc.metadata.name)
+    const hasOwnServers = stack.modelServers.some(
+      (m) => m.metadata.namespace === isvc.metadata.namespace && matchesLabels(m.metadata.labels, selector),
+    )
+    const children = deriveLLMInferenceService(isvc, hasOwnServers)
+    for (const ms of children.modelServers) adopt(stack.modelServers, ms, owner)
+    adopt(stack.services, children.service, owner)
+    adopt(stack.pools, children.pool, owner)
+    adopt(stack.routes, children.route, owner)
+    if (children.picker) {
+      stack.pickers.push(children.picker)
+      stack.ownerOf[`EndpointPicker/${children.picker.namespace}/${children.picker.name}`] = owner
+    }
+  }
+
+  const configs = ofKind(declared, 'EndpointPickerConfig')
+  for (const pool of stack.pools) {
+    if (stack.pickers.some((p) => p.poolName === pool.metadata.name && p.namespace === pool.metadata.namespace)) continue
+    stack.pickers.push(pickerForDeclaredPool(pool, configs))
+  }
+  return stack
+}
+
+/** A declared pool's picker takes the EndpointPickerConfig named by its endpointPickerRef, else the built-in default. */
+function pickerForDeclaredPool(pool: InferencePool, configs: EndpointPickerConfigResource[]): PickerDeployment {
+  const { name, namespace } = pool.metadata
+  const refName = pool.spec.endpointPickerRef?.name ?? `${name}-epp`
+  const config = configs.find((c) => c.metadata.name === refName && c.metadata.namespace === namespace)
+  return {
+    name: refName,
+    namespace,
+    serviceName: refName,
+    poolName: name,
+    config: config?.config,
+    configSource: config ? `EndpointPickerConfig/${namespace}/${refName}` : `default (no EndpointPickerConfig named ${refName})`,
+  }
+}

@@ -1,0 +1,32 @@
+import type { Gateway } from '../config/gateway-schema.js'
+import type { HTTPRoute } from '../config/httproute-schema.js'
+import type { InferencePool } from '../config/inferencepool-schema.js'
+import type { LLMInferenceService } from '../config/llminferenceservice-schema.js'
+import type { ModelServer } from '../config/model-server-schema.js'
+import type { Service } from '../config/service-schema.js'
+
+/** The endpoint picker deployment for one InferencePool (KServe's `<name>-kserve-router-scheduler`). */
+export interface PickerDeployment {
+  name: string
+  namespace: string
+  /** The Service the pool's endpointPickerRef names (`<name>-epp-service`). */
+  serviceName: string
+  poolName: string
+  /** EndpointPickerConfig document (without metadata); undefined means the built-in default. */
+  config: Record<string, unknown> | undefined
+  /** Where the config came from, for `get pools` and the doctor. */
+  configSource: string
+}
+
+/** Everything the runtime starts: declared resources plus what the controller derived from them. */
+export interface Stack {
+  gateways: Gateway[]
+  routes: HTTPRoute[]
+  pools: InferencePool[]
+  pickers: PickerDeployment[]
+  services: Service[]
+  modelServers: ModelServer[]
+  llmInferenceServices: LLMInferenceService[]
+  /** `Kind/ns/name` of each derived object → `Kind/ns/name` of the resource it came from. */
+  ownerOf: Record<string, string>
+}

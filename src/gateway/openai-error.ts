@@ -1,0 +1,38 @@
+import type { ServerResponse } from 'node:http'
+
+/** OpenAI's error `type` for each HTTP status the gateway produces. */
+export function errorTypeFor(status: number): string {
+  if (status === 401) return 'authentication_error'
+  if (status === 403) return 'permission_error'
+  if (status === 404) return 'not_found_error'
+  if (status === 429) return 'rate_limit_error'
+  if (status >= 500) return 'server_error'
+  return 'invalid_request_error'
+}
+
+export function openAIErrorBody(status: number, message: string, code: string): string {
+  return JSON.stringify({ error: { message, type: errorTypeFor(status), param: null, code } })
+}
+
+/** Answers with an OpenAI-shaped JSON error, unless headers already went out (then the connection is cut). */
+export function sendOpenAIError(res: ServerResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const body = openAIErrorBody(status, message, code)
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+/** An error with the status and code the gateway answers with. */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: string,
+  ) {
+    super(message)
+    this.name = 'GatewayError'
+  }
+}

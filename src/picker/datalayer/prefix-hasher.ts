@@ -1,0 +1,38 @@
+import xxhash from 'xxhash-wasm'
+
+// xxhash-wasm: maintained, pure WebAssembly (no native build), the xxHash64 that GIE uses (cespare/xxhash/v2).
+const xxh = await xxhash()
+
+/** Lower 52 bits of a 64-bit hash as a JS number: exact Map keys without BigInt boxing (collisions ≈ n²/2⁵³). */
+const KEY_MASK = (1n << 52n) - 1n
+
+export interface BlockHashOptions {
+  /** Block size in bytes of the prompt (GIE: 64 = 16 tokens × 4 bytes/token). */
+  readonly blockSizeChars: number
+  /** Matching is capped at this many blocks; the rest of the prompt is not hashed. */
+  readonly maxBlocks: number
+}
+
+/**
+ * Chained block hashes of a prompt, as GIE v1.1+ computes them:
+ * `seed = xxh64(model ‖ cacheSalt)`, `h_i = xxh64(block_i ‖ LE64(h_{i−1}))` with `h_{−1} = seed`.
+ * Blocks are UTF-8 bytes; a trailing partial block is not hashed, so a prompt shorter than one block has no hashes.
+ */
+export function hashPromptBlocks(model: string, cacheSalt: string, prompt: string, opts: BlockHashOptions): number[] {
+  const size = opts.blockSizeChars
+  const maxBytes = size * opts.maxBlocks
+  // Each char encodes to ≥ 1 byte, so the first maxBytes chars are enough: long prompts are not encoded whole.
+  const bytes = Buffer.from(prompt.length > maxBytes ? prompt.slice(0, maxBytes) : prompt, 'utf8')
+  const blocks = Math.min(Math.floor(bytes.length / size), opts.maxBlocks)
+  const keys = new Array<number>(blocks)
+  const scratch = new Uint8Array(size + 8)
+  const view = new DataView(scratch.buffer)
+  let prev = xxh.h64(model + cacheSalt)
+  for (let i = 0; i < blocks; i++) {
+    scratch.set(bytes.subarray(i * size, (i + 1) * size), 0)
+    view.setBigUint64(size, prev, true)
+    prev = xxh.h64Raw(scratch)
+    keys[i] = Number(prev & KEY_MASK)
+  }
+  return keys
+}

@@ -1,0 +1,100 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { EndpointState } from './endpoint.js'
+
+/** What one pool's picker reports at scrape time. */
+export interface PoolMetricsSource {
+  readonly poolName: string
+  endpointStates(): readonly EndpointState[]
+  prefixIndexSize(): number
+}
+
+/** The EPP's own series (GIE v1.x names, spec/epp.md §6), registered once per registry and shared by every pool's picker. */
+export class EppMetrics {
+  readonly requests: Counter<'model_name' | 'target_model_name'>
+  readonly requestErrors: Counter<'model_name' | 'target_model_name' | 'error_code'>
+  readonly schedulerE2e: Histogram
+  readonly schedulerAttempts: Counter<'status' | 'target_model_name' | 'pod_name' | 'namespace' | 'port'>
+  readonly pluginDuration: Histogram<'extension_point' | 'plugin_type' | 'plugin_name'>
+  readonly pollErrors: Counter<'name' | 'endpoint'>
+  readonly pools = new Set<PoolMetricsSource>()
+
+  private constructor(registry: Registry) {
+    const registers = [registry]
+    const pools = this.pools
+    const poolGauge = (name: string, help: string, value: (states: readonly EndpointState[]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['name'],
+        registers,
+        collect() {
+          this.reset()
+          for (const pool of pools) this.set({ name: pool.poolName }, value(pool.endpointStates().filter((s) => s.healthy)))
+        },
+      })
+    const mean = (states: readonly EndpointState[], f: (s: EndpointState) => number) =>
+      states.length === 0 ? 0 : states.reduce((sum, s) => sum + f(s), 0) / states.length
+    this.requests = new Counter({ name: 'inference_objective_request_total', help: 'Requests scheduled, by model.', labelNames: ['model_name', 'target_model_name'], registers })
+    this.requestErrors = new Counter({
+      name: 'inference_objective_request_error_total',
+      help: 'Requests the picker rejected, by error code.',
+      labelNames: ['model_name', 'target_model_name', 'error_code'],
+      registers,
+    })
+    this.schedulerE2e = new Histogram({
+      name: 'inference_extension_scheduler_e2e_duration_seconds',
+      help: 'Time to schedule one request (all profiles).',
+      buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1],
+      registers,
+    })
+    this.schedulerAttempts = new Counter({
+      name: 'inference_extension_scheduler_attempts_total',
+      help: 'Scheduling attempts, by outcome and chosen endpoint.',
+      labelNames: ['status', 'target_model_name', 'pod_name', 'namespace', 'port'],
+      registers,
+    })
+    this.pluginDuration = new Histogram({
+      name: 'inference_extension_plugin_duration_seconds',
+      help: 'Time spent in each plugin call.',
+      labelNames: ['extension_point', 'plugin_type', 'plugin_name'],
+      buckets: [0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005],
+      registers,
+    })
+    this.pollErrors = new Counter({ name: 'llm_d_epp_datalayer_poll_errors_total', help: 'Failed metric scrapes of model servers.', labelNames: ['name', 'endpoint'], registers })
+    poolGauge('inference_pool_average_kv_cache_utilization', 'Mean KV-cache utilization of ready endpoints.', (s) => mean(s, (x) => x.metrics?.kvCacheUsagePercent ?? 0))
+    poolGauge('inference_pool_average_queue_size', 'Mean waiting queue of ready endpoints.', (s) => mean(s, (x) => x.metrics?.waitingQueueSize ?? 0))
+    poolGauge('inference_pool_average_running_requests', 'Mean running requests of ready endpoints.', (s) => mean(s, (x) => x.metrics?.runningRequestsSize ?? 0))
+    poolGauge('inference_pool_ready_pods', 'Endpoints whose last scrape succeeded.', (s) => s.length)
+    new Gauge({
+      name: 'inference_pool_per_pod_queue_size',
+      help: 'Waiting queue per endpoint.',
+      labelNames: ['name', 'model_server_pod'],
+      registers,
+      collect() {
+        this.reset()
+        for (const pool of pools) {
+          for (const s of pool.endpointStates()) if (s.metrics) this.set({ name: pool.poolName, model_server_pod: s.endpoint.name }, s.metrics.waitingQueueSize)
+        }
+      },
+    })
+    new Gauge({
+      name: 'inference_extension_prefix_indexer_size',
+      help: 'Distinct prompt blocks in the approximate prefix index.',
+      registers,
+      collect() {
+        let size = 0
+        for (const pool of pools) size += pool.prefixIndexSize()
+        this.set(size)
+      },
+    })
+  }
+
+  static #byRegistry = new WeakMap<Registry, EppMetrics>()
+
+  /** The registry's EppMetrics, created on first use (several pools' pickers share one registry). */
+  static for(registry: Registry): EppMetrics {
+    let m = EppMetrics.#byRegistry.get(registry)
+    if (!m) EppMetrics.#byRegistry.set(registry, (m = new EppMetrics(registry)))
+    return m
+  }
+}

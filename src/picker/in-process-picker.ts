@@ -1,0 +1,221 @@
+import type { Registry } from 'prom-client'
+import { parse as parseYaml } from 'yaml'
+import { EndpointStore } from './datalayer/endpoint-store.js'
+import { InFlightTracker } from './datalayer/in-flight.js'
+import { DEFAULT_PICKER_CONFIG_YAML } from './default-config.js'
+import type { EndpointRef } from './endpoint.js'
+import { PickerError, type Decision, type EndpointPicker, type PickRequest } from './endpoint-picker.js'
+import { EppMetrics } from './epp-metrics.js'
+import { loadEndpointPickerConfig, type LoadedConfig } from './framework/config-loader.js'
+import { instantiatePlugins, isEndpointAware } from './framework/plugin-set.js'
+import { Scheduler } from './framework/scheduler.js'
+import type { Endpoint, RequestMutations, SchedulingRequest } from './framework/types.js'
+import { hasInFlightTimeout } from './plugins/active-request-scorer.js'
+import type { EngineConfig } from './datalayer/engine-metrics.js'
+import type { MetricsDataSourceParams } from './plugins/metrics-data-source.js'
+
+export interface InProcessPickerOptions {
+  /** A parsed EndpointPickerConfig object; undefined for the built-in default. */
+  readonly config: unknown
+  readonly poolName: string
+  /** Base scrape interval (GIE `--refresh-metrics-interval`, 50 ms); a data source's `interval` overrides it. */
+  readonly scrapeIntervalMs?: number
+  readonly scrapeTimeoutMs?: number
+  readonly registry?: Registry
+  readonly now?: () => number
+  readonly random?: () => number
+  readonly fetch?: typeof globalThis.fetch
+  /** InferenceObjective name → priority (negative = sheddable), looked up from `x-gateway-inference-objective`. */
+  readonly objectives?: Readonly<Record<string, number>>
+}
+
+/** Headers naming the request's InferenceObjective: llm-d HEAD, then GIE v1.x. */
+const OBJECTIVE_HEADERS = ['x-llm-d-inference-objective', 'x-gateway-inference-objective'] as const
+const DEFAULT_INTERVAL_MS = 50
+const IN_FLIGHT_TTL_MS = 120_000
+
+/**
+ * The endpoint picker in the gateway's process: a data layer scraping each endpoint, and the plugin
+ * scheduler of the config run once per request over an immutable snapshot of it.
+ */
+export function createInProcessPicker(options: InProcessPickerOptions): EndpointPicker & { readonly config: LoadedConfig } {
+  const doc = options.config === undefined ? parseYaml(DEFAULT_PICKER_CONFIG_YAML) : options.config
+  const { config, errors } = loadEndpointPickerConfig(doc)
+  if (!config) throw new Error(`invalid EndpointPickerConfig: ${errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ')}`)
+  return new InProcessPicker(config, options)
+}
+
+class InProcessPicker implements EndpointPicker {
+  readonly #now: () => number
+  readonly #random: () => number
+  readonly #scheduler: Scheduler
+  readonly #store: EndpointStore
+  readonly #inFlight: InFlightTracker
+  readonly #metrics: EppMetrics | undefined
+  readonly #pool
+  #sequence = 0
+
+  constructor(
+    readonly config: LoadedConfig,
+    readonly options: InProcessPickerOptions,
+  ) {
+    this.#now = options.now ?? Date.now
+    this.#random = options.random ?? Math.random
+    const plugins = instantiatePlugins(config, { now: this.#now, random: this.#random })
+    this.#metrics = options.registry ? EppMetrics.for(options.registry) : undefined
+    const metrics = this.#metrics
+    this.#scheduler = new Scheduler(
+      plugins,
+      metrics &&
+        ((point, plugin, seconds) => metrics.pluginDuration.observe({ extension_point: point, plugin_type: plugin.type, plugin_name: plugin.name }, seconds)),
+    )
+    const all = [...plugins.plugins.values()]
+    const source = all.find((p) => p.type === 'metrics-data-source') as { params?: MetricsDataSourceParams } | undefined
+    const extractor = all.find((p) => p.type === 'core-metrics-extractor') as { engineConfigs?: readonly EngineConfig[] } | undefined
+    this.#inFlight = new InFlightTracker(Math.max(IN_FLIGHT_TTL_MS, ...all.filter(hasInFlightTimeout).map((p) => p.inFlightTimeoutMs)))
+    this.#store = new EndpointStore({
+      intervalMs: source?.params?.interval ?? options.scrapeIntervalMs ?? DEFAULT_INTERVAL_MS,
+      path: source?.params?.path ?? '/metrics',
+      ...(source?.params?.scheme ? { scheme: source.params.scheme } : {}),
+      timeoutMs: options.scrapeTimeoutMs ?? 1000,
+      engineConfigs: extractor?.engineConfigs ?? [],
+      fetch: options.fetch ?? globalThis.fetch,
+      now: this.#now,
+      ...(metrics ? { onPollError: (e: EndpointRef) => metrics.pollErrors.inc({ name: options.poolName, endpoint: e.id }) } : {}),
+    })
+    this.#pool = {
+      poolName: options.poolName,
+      endpointStates: () => this.endpointStates(),
+      prefixIndexSize: () =>
+        all.reduce((n, p) => n + (typeof (p as { prefixIndexSize?: () => number }).prefixIndexSize === 'function' ? (p as { prefixIndexSize: () => number }).prefixIndexSize() : 0), 0),
+    }
+    metrics?.pools.add(this.#pool)
+  }
+
+  async pick(request: PickRequest, options: { explain?: boolean; subset?: readonly string[] } = {}): Promise<Decision> {
+    const body = request.body
+    const model = body?.model
+    if (body !== undefined && (typeof model !== 'string' || model === '')) {
+      throw this.#fail(new PickerError(400, 'the request body has no "model" field', 'bad_request'), '')
+    }
+    const targetModel = typeof model === 'string' ? model : ''
+    let candidates = this.#candidates(options.subset)
+    if (candidates.length === 0 && this.#store.states().some((s) => s.metrics === undefined && s.lastError === undefined)) {
+      // A picker that just started has not scraped yet: wait for the first round rather than reject.
+      await this.#store.firstScrapes(this.options.scrapeTimeoutMs ?? 1000)
+      candidates = this.#candidates(options.subset)
+    }
+    if (candidates.length === 0) {
+      const why = options.subset ? `none of the endpoints ${options.subset.join(', ')} is eligible` : 'no healthy endpoints'
+      throw this.#fail(new PickerError(503, `${why} in pool ${this.options.poolName}`, 'rejected-no-endpoints'), targetModel)
+    }
+    if (body === undefined) {
+      // A header-only request (e.g. GET) goes to a random endpoint, as GIE does.
+      const e = candidates[Math.floor(this.#random() * candidates.length)]!
+      return { endpoint: e.ref, fallbacks: [], headers: {}, profiles: [] }
+    }
+    const now = this.#now()
+    const priority = this.#priority(request)
+    if (priority < 0 && this.#scheduler.plugins.saturationDetector.saturation(candidates, now) >= 1) {
+      throw this.#fail(new PickerError(429, 'system saturated, sheddable request dropped', 'rejected-saturated'), targetModel)
+    }
+    const prompt = promptText(body)
+    const sreq: SchedulingRequest = {
+      requestId: request.requestId || `picker-${++this.#sequence}`,
+      path: request.path,
+      headers: request.headers,
+      body,
+      targetModel,
+      prompt,
+      inputTokens: Math.ceil(prompt.length / 4),
+      priority,
+      now,
+      random: this.#random,
+    }
+    const started = performance.now()
+    let out
+    try {
+      out = this.#scheduler.schedule(sreq, candidates, options.explain === true)
+    } catch (err) {
+      throw this.#fail(err instanceof PickerError ? err : new PickerError(500, (err as Error).message, 'internal'), targetModel)
+    }
+    const mutations: RequestMutations = { headers: {}, removeHeaders: new Set(), responseHeaders: {} }
+    for (const plugin of this.#scheduler.plugins.preRequests) plugin.preRequest(out.cycle, sreq, out.result, mutations)
+    const targets = out.result.profileResults.get(out.result.primaryProfile)?.targets ?? []
+    const primary = targets[0]
+    if (!primary) throw this.#fail(new PickerError(503, 'no endpoint chosen', 'rejected-no-endpoints'), targetModel)
+    this.#inFlight.add(sreq.requestId, primary.ref.id, sreq.inputTokens, now)
+    if (this.#metrics) {
+      this.#metrics.schedulerE2e.observe((performance.now() - started) / 1000)
+      this.#metrics.requests.inc({ model_name: targetModel, target_model_name: targetModel })
+      const port = primary.ref.address.slice(primary.ref.address.lastIndexOf(':') + 1)
+      this.#metrics.schedulerAttempts.inc({ status: 'success', target_model_name: targetModel, pod_name: primary.ref.name, namespace: primary.ref.namespace, port })
+    }
+    return {
+      endpoint: primary.ref,
+      fallbacks: targets.slice(1).map((e) => e.ref),
+      headers: mutations.headers,
+      ...(mutations.removeHeaders.size > 0 ? { removeHeaders: [...mutations.removeHeaders] } : {}),
+      ...(Object.keys(mutations.responseHeaders).length > 0 ? { responseHeaders: mutations.responseHeaders } : {}),
+      profiles: out.profilesRun,
+      ...(out.explain ? { explain: out.explain } : {}),
+    }
+  }
+
+  complete(outcome: { requestId: string; endpoint: EndpointRef; status: number }): void {
+    this.#inFlight.remove(outcome.requestId)
+    for (const plugin of this.#scheduler.plugins.responseCompletes) {
+      plugin.responseComplete({ requestId: outcome.requestId, endpointId: outcome.endpoint.id, status: outcome.status })
+    }
+  }
+
+  setEndpoints(endpoints: readonly EndpointRef[]): void {
+    const removed = this.#store.setEndpoints(endpoints)
+    for (const plugin of this.#scheduler.plugins.plugins.values()) {
+      if (isEndpointAware(plugin)) for (const id of removed) plugin.endpointRemoved(id)
+    }
+  }
+
+  endpointStates() {
+    return this.#store.states()
+  }
+
+  async close(): Promise<void> {
+    this.#store.close()
+    this.#metrics?.pools.delete(this.#pool)
+  }
+
+  #candidates(subset: readonly string[] | undefined): Endpoint[] {
+    this.#inFlight.expire(this.#now())
+    const allowed = subset ? new Set(subset) : undefined
+    const out: Endpoint[] = []
+    for (const s of this.#store.states()) {
+      if (!s.healthy || !s.metrics || (allowed && !allowed.has(s.endpoint.address))) continue
+      const load = this.#inFlight.load(s.endpoint.id)
+      out.push({ ref: s.endpoint, metrics: s.metrics, inFlightRequests: load.requests, inFlightTokens: load.tokens })
+    }
+    return out
+  }
+
+  #priority(request: PickRequest): number {
+    for (const h of OBJECTIVE_HEADERS) {
+      const name = request.headers[h]
+      if (name !== undefined) return this.options.objectives?.[name] ?? 0
+    }
+    return 0
+  }
+
+  #fail(err: PickerError, model: string): PickerError {
+    this.#metrics?.requestErrors.inc({ model_name: model, target_model_name: model, error_code: err.code })
+    if (err.status !== 400) this.#metrics?.schedulerAttempts.inc({ status: 'failure', target_model_name: model, pod_name: '', namespace: '', port: '' })
+    return err
+  }
+}
+
+/** What prefix hashing reads: the completions prompt, or the JSON of chat messages (GIE v1.1+). */
+export function promptText(body: Readonly<Record<string, unknown>>): string {
+  if (typeof body.prompt === 'string') return body.prompt
+  if (body.prompt !== undefined) return JSON.stringify(body.prompt)
+  if (body.messages !== undefined) return JSON.stringify(body.messages)
+  return ''
+}

@@ -1,0 +1,70 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { SimOptions } from '../sim/sim-options.js'
+
+const BIN = fileURLToPath(new URL('../../bin/maitred.js', import.meta.url))
+
+export interface SimulatorProcess {
+  readonly url: string
+  readonly port: number
+  readonly pid: number
+  readonly child: ChildProcess
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>
+}
+
+/**
+ * Starts one simulated replica as its own OS process (like a pod: it can die alone), on a port the OS chooses.
+ * Resolves when the child reports `ready` over IPC; `onExit` fires if it dies later.
+ */
+export function startSimulatorProcess(
+  name: string,
+  options: SimOptions,
+  onExit: (code: number | null, signal: NodeJS.Signals | null) => void,
+  readyTimeoutMs = 120_000,
+): Promise<SimulatorProcess> {
+  const child = fork(BIN, ['sim', '--options-json', JSON.stringify({ ...options, host: '127.0.0.1', port: 0 })], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env, MAITRED_PROCESS_NAME: name },
+  })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000)
+  })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`ModelServer ${name}: simulator did not become ready within ${readyTimeoutMs} ms\n${stderr}`))
+    }, readyTimeoutMs)
+    const early = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer)
+      reject(new Error(`ModelServer ${name}: simulator exited before ready (code ${code}, signal ${signal})\n${stderr}`))
+    }
+    child.once('exit', early)
+    child.on('message', (msg: { type?: string; port?: number; url?: string }) => {
+      if (msg?.type !== 'ready' || msg.port === undefined) return
+      clearTimeout(timer)
+      child.off('exit', early)
+      child.once('exit', onExit)
+      resolve({
+        url: msg.url ?? `http://127.0.0.1:${msg.port}`,
+        port: msg.port,
+        pid: child.pid!,
+        child,
+        stop: (graceMs = 5_000) => stopChild(child, graceMs),
+      })
+    })
+  })
+}
+
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    child.once('exit', () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}

@@ -1,0 +1,112 @@
+import { routeStatus, type RouteParentStatus } from '../controller/route-status.js'
+import type { EndpointMetrics } from '../picker/endpoint.js'
+import type { StackRuntime } from './stack-runtime.js'
+
+/** What `maitred get …` prints, read from the running stack through the admin API. */
+export interface StackStatus {
+  gateways: {
+    name: string
+    namespace: string
+    addresses: string[]
+    listeners: { name: string; protocol: string; port: number; url: string; attachedRoutes: number }[]
+  }[]
+  routes: {
+    name: string
+    namespace: string
+    derivedFrom?: string
+    parents: RouteParentStatus[]
+    rules: { name?: string; paths: { type: string; value: string }[]; backends: string[] }[]
+  }[]
+  pools: {
+    name: string
+    namespace: string
+    selector: Record<string, string>
+    picker: string
+    pickerConfig: string
+    failureMode: string
+    endpoints: string[]
+    derivedFrom?: string
+  }[]
+  endpoints: {
+    id: string
+    address: string
+    url: string
+    kind: 'simulated' | 'external'
+    pid?: number
+    labels: Record<string, string>
+    pools: string[]
+    healthy: boolean
+    lastError?: string
+    metrics?: EndpointMetrics
+  }[]
+}
+
+export function stackStatus(rt: StackRuntime): StackStatus {
+  const { stack } = rt
+  const routeStatuses = stack.routes.map((r) => ({ route: r, parents: routeStatus(r, stack) }))
+  const pickerStates = new Map(
+    [...rt.pickers.values()].flatMap((p) => p.picker.endpointStates().map((s) => [s.endpoint.id, s] as const)),
+  )
+  return {
+    gateways: stack.gateways.map((g) => {
+      const listeners = rt.listeners.filter((l) => l.gateway === g)
+      return {
+        name: g.metadata.name,
+        namespace: g.metadata.namespace,
+        addresses: listeners.map((l) => l.url),
+        listeners: listeners.map((l) => ({
+          name: l.listener.name,
+          protocol: l.listener.protocol,
+          port: l.port,
+          url: l.url,
+          attachedRoutes: routeStatuses.filter(({ parents }) =>
+            parents.some((p) => p.gateway.name === g.metadata.name && p.gateway.namespace === g.metadata.namespace && p.listeners.includes(l.listener.name)),
+          ).length,
+        })),
+      }
+    }),
+    routes: routeStatuses.map(({ route, parents }) => ({
+      name: route.metadata.name,
+      namespace: route.metadata.namespace,
+      derivedFrom: stack.ownerOf[`HTTPRoute/${route.metadata.namespace}/${route.metadata.name}`],
+      parents,
+      rules: route.spec.rules.map((rule) => ({
+        ...(rule.name ? { name: rule.name } : {}),
+        paths: rule.matches.map((m) => ({ type: m.path?.type ?? 'PathPrefix', value: m.path?.value ?? '/' })),
+        backends: (rule.backendRefs ?? []).map((b) => `${b.kind}/${b.name}`),
+      })),
+    })),
+    pools: stack.pools.map((pool) => {
+      const running = rt.pickers.get(`${pool.metadata.namespace}/${pool.metadata.name}`)
+      return {
+        name: pool.metadata.name,
+        namespace: pool.metadata.namespace,
+        selector: pool.spec.selector.matchLabels,
+        picker: running?.deployment.name ?? '-',
+        pickerConfig: running?.deployment.configSource ?? '-',
+        failureMode: pool.spec.endpointPickerRef?.failureMode ?? 'FailClose',
+        endpoints: rt.endpoints.select(pool.metadata.namespace, pool.spec.selector.matchLabels).map((e) => e.address),
+        derivedFrom: stack.ownerOf[`InferencePool/${pool.metadata.namespace}/${pool.metadata.name}`],
+      }
+    }),
+    endpoints: rt.endpoints.all().map((e) => {
+      const state = pickerStates.get(e.id)
+      const pools = stack.pools
+        .filter((p) => rt.endpoints.select(p.metadata.namespace, p.spec.selector.matchLabels).some((x) => x.id === e.id))
+        .map((p) => p.metadata.name)
+      const sim = rt.simulators.get(e.id)
+      return {
+        id: e.id,
+        address: e.address,
+        url: e.url,
+        kind: rt.modelServer(e.id)?.spec.external ? ('external' as const) : ('simulated' as const),
+        ...(sim ? { pid: sim.pid } : {}),
+        labels: { ...e.labels },
+        pools,
+        healthy: state?.healthy ?? true,
+        ...(state?.lastError ? { lastError: state.lastError } : {}),
+        ...(state?.metrics ? { metrics: state.metrics } : {}),
+      }
+    }),
+  }
+}

@@ -1,0 +1,69 @@
+// The engine's notion of time, injected so tests can drive it by hand. Times are simulated milliseconds; a real clock maps
+// them to wall time through the time scale (wall = simulated × timeScale), so tests can run 10–100× faster than real time.
+
+export interface TimerHandle {
+  cancel(): void
+}
+
+export interface Clock {
+  /** Simulated milliseconds since an arbitrary origin. */
+  now(): number
+  /** Runs `fn` once `delayMs` simulated milliseconds have passed. */
+  setTimer(fn: () => void, delayMs: number): TimerHandle
+}
+
+export class ScaledClock implements Clock {
+  private readonly origin = performance.now()
+
+  constructor(private readonly timeScale = 1) {}
+
+  now(): number {
+    return (performance.now() - this.origin) / this.timeScale
+  }
+
+  setTimer(fn: () => void, delayMs: number): TimerHandle {
+    const t = setTimeout(fn, Math.max(0, delayMs * this.timeScale))
+    return { cancel: () => clearTimeout(t) }
+  }
+}
+
+/** A clock that moves only when told to: `advance(ms)` fires the timers that come due, in order. */
+export class ManualClock implements Clock {
+  private time = 0
+  private seq = 0
+  private timers: { at: number; seq: number; fn: () => void }[] = []
+
+  now(): number {
+    return this.time
+  }
+
+  setTimer(fn: () => void, delayMs: number): TimerHandle {
+    const timer = { at: this.time + Math.max(0, delayMs), seq: this.seq++, fn }
+    this.timers.push(timer)
+    return { cancel: () => (this.timers = this.timers.filter((t) => t !== timer)) }
+  }
+
+  advance(ms: number): void {
+    const end = this.time + ms
+    for (;;) {
+      const next = this.timers.reduce<(typeof this.timers)[number] | undefined>(
+        (a, t) => (a === undefined || t.at < a.at || (t.at === a.at && t.seq < a.seq) ? t : a),
+        undefined,
+      )
+      if (next === undefined || next.at > end) break
+      this.timers = this.timers.filter((t) => t !== next)
+      this.time = next.at
+      next.fn()
+    }
+    this.time = end
+  }
+
+  /** Advances until no timer is pending (or `limitMs` has passed). */
+  runAll(limitMs = 3_600_000): void {
+    const end = this.time + limitMs
+    while (this.timers.length > 0 && this.time < end) {
+      const next = Math.min(...this.timers.map((t) => t.at))
+      this.advance(Math.max(0, next - this.time))
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest'
+import { ManualClock } from './clock.js'
+import { Engine, type EngineConfig, type EngineRequest, type FinishReason } from './engine.js'
+import { StepTimeModel, gpuProfiles, qwen3_0_6b } from './hardware-profile.js'
+
+const timing = new StepTimeModel(gpuProfiles['nvidia-t4'], qwen3_0_6b)
+
+function setup(overrides: Partial<EngineConfig> = {}) {
+  const clock = new ManualClock()
+  const config: EngineConfig = {
+    maxNumSeqs: 256,
+    maxNumBatchedTokens: 2048,
+    maxWaitingQueueLength: 1000,
+    blockSize: 16,
+    numGpuBlocks: 6372,
+    enablePrefixCaching: true,
+    maxLoras: 1,
+    jitter: 0,
+    seed: 0,
+    ...overrides,
+  }
+  const engine = new Engine(config, clock, timing)
+  const finished = new Map<string, FinishReason>()
+  let nextId = 0
+  const submit = (prompt: number[], outputLen: number, extra: { loraName?: string; remotePrefill?: boolean } = {}) => {
+    const result = engine.submit(
+      { id: `r${nextId++}`, promptTokenIds: prompt, outputTokenIds: Array.from({ length: outputLen }, (_, i) => 1000 + i), finishReason: 'length', ...extra },
+      { onTokens: () => {}, onFinish: (req, reason) => finished.set(req.id, reason) },
+    )
+    if (!result.ok) throw new Error(result.message)
+    return result.request
+  }
+  return { clock, engine, finished, submit }
+}
+
+const tokens = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => offset + i + 1)
+const ttft = (r: EngineRequest) => (r.firstTokenMs as number) - r.arrivalMs
+
+describe('Engine', () => {
+  it('runs a request to completion, one token per step, and frees its blocks', () => {
+    const { clock, engine, finished, submit } = setup()
+    const req = submit(tokens(100), 10)
+    expect(engine.numRunning).toBe(1)
+    expect(engine.kv.usage()).toBeGreaterThan(0)
+    clock.runAll()
+    expect(finished.get(req.id)).toBe('length')
+    expect(req.numGenerated).toBe(10)
+    expect(engine.steps).toBe(10)
+    expect(engine.numRunning).toBe(0)
+    expect(engine.kv.usage()).toBe(0)
+    // TTFT is one prefill step of 100 tokens; inter-token latency is a single-sequence decode step.
+    expect(ttft(req)).toBeCloseTo(timing.stepMs([{ newTokens: 100, contextTokens: 0 }]), 6)
+    expect(engine.generationTokens).toBe(10)
+    expect(engine.promptTokens).toBe(100)
+  })
+
+  it('a prefix hit cuts TTFT by the prefill time of the cached tokens', () => {
+    const { clock, engine, submit } = setup()
+    const shared = tokens(2000)
+    const first = submit([...shared, ...tokens(48, 5000)], 4)
+    clock.runAll()
+    const second = submit([...shared, ...tokens(48, 9000)], 4)
+    clock.runAll()
+    // 2000 shared tokens = 125 full blocks, all cached.
+    expect(first.numCachedTokens).toBe(0)
+    expect(second.numCachedTokens).toBe(2000)
+    expect(ttft(second)).toBeCloseTo(timing.stepMs([{ newTokens: 48, contextTokens: 2000 }]), 6)
+    expect(ttft(first) - ttft(second)).toBeGreaterThan(50)
+    expect(engine.prefixCacheQueries).toBe(4096)
+    expect(engine.prefixCacheHits).toBe(2000)
+  })
+
+  it('recomputes the last token even when the whole prompt is cached', () => {
+    const { clock, submit } = setup()
+    submit(tokens(64), 1)
+    clock.runAll()
+    const again = submit(tokens(64), 1)
+    clock.runAll()
+    expect(again.numCachedTokens).toBe(48)
+  })
+
+  it('does not reuse anything with prefix caching off', () => {
+    const { clock, engine, submit } = setup({ enablePrefixCaching: false })
+    submit(tokens(512), 1)
+    clock.runAll()
+    const again = submit(tokens(512), 1)
+    clock.runAll()
+    expect(again.numCachedTokens).toBe(0)
+    expect(engine.prefixCacheQueries).toBe(0)
+  })
+
+  it('keeps a FIFO queue bounded by max-num-seqs and refuses past max-waiting-queue-length', () => {
+    const { clock, engine, finished, submit } = setup({ maxNumSeqs: 2, maxWaitingQueueLength: 4 })
+    // The first request starts a step at once; the others arrive while it runs and wait for the next.
+    const reqs = [0, 1, 2, 3, 4].map((i) => submit(tokens(32, i * 100), 5))
+    expect(engine.numRunning).toBe(1)
+    expect(engine.numWaiting).toBe(4)
+    const refused = engine.submit(
+      { id: 'x', promptTokenIds: tokens(8), outputTokenIds: [1], finishReason: 'length' },
+      { onTokens: () => {}, onFinish: () => {} },
+    )
+    expect(refused).toMatchObject({ ok: false, reason: 'queue_full' })
+    clock.advance(10)
+    expect(engine.numRunning).toBe(2)
+    expect(engine.numWaiting).toBe(3)
+    clock.runAll()
+    expect(finished.size).toBe(5)
+    // FIFO: the queued ones started in arrival order, after the first two.
+    const starts = reqs.map((r) => r.firstScheduledMs as number)
+    expect(starts).toEqual([...starts].sort((a, b) => a - b))
+    expect(starts[2]).toBeGreaterThan(0)
+  })
+
+  it('splits a long prompt into chunks of max-num-batched-tokens', () => {
+    const { clock, engine, submit } = setup({ maxNumBatchedTokens: 2048 })
+    const req = submit(tokens(5000), 1)
+    clock.runAll()
+    expect(engine.steps).toBe(3)
+    expect(req.numGenerated).toBe(1)
+  })
+
+  it('KV usage rises with long prompts and falls after they finish', () => {
+    const { clock, engine, submit } = setup({ numGpuBlocks: 1001 })
+    submit(tokens(3000), 50)
+    submit(tokens(3000, 10_000), 50)
+    clock.advance(200)
+    const busy = engine.kv.usage()
+    expect(busy).toBeGreaterThan(0.35)
+    clock.runAll()
+    expect(engine.kv.usage()).toBe(0)
+  })
+
+  it('preempts when blocks run out and still completes every request', () => {
+    // 10 usable blocks = 160 tokens; two requests of 60 + 60 tokens need 8 blocks each at the end.
+    const { clock, engine, finished, submit } = setup({ numGpuBlocks: 11 })
+    const a = submit(tokens(60), 60)
+    const b = submit(tokens(60, 500), 60)
+    clock.runAll()
+    expect(finished.get(a.id)).toBe('length')
+    expect(finished.get(b.id)).toBe('length')
+    expect(engine.numPreemptions).toBeGreaterThan(0)
+    expect(b.numPreemptions).toBeGreaterThan(0)
+    expect(a.numGenerated + b.numGenerated).toBe(120)
+    expect(engine.kv.usage()).toBe(0)
+  })
+
+  it('refuses a request larger than the whole cache', () => {
+    const { engine } = setup({ numGpuBlocks: 11 })
+    const r = engine.submit({ id: 'big', promptTokenIds: tokens(200), outputTokenIds: [1], finishReason: 'length' }, { onTokens: () => {}, onFinish: () => {} })
+    expect(r).toMatchObject({ ok: false, reason: 'too_large' })
+  })
+
+  it('abort frees the slot and the blocks at once', () => {
+    const { clock, engine, finished, submit } = setup({ maxNumSeqs: 1 })
+    const a = submit(tokens(100), 100)
+    const b = submit(tokens(100, 1000), 100)
+    clock.advance(20)
+    expect(engine.numWaiting).toBe(1)
+    engine.abort(a)
+    expect(finished.get(a.id)).toBe('abort')
+    expect(engine.kv.usage()).toBe(0)
+    clock.advance(20)
+    expect(engine.numRunning).toBe(1) // b took the slot at the next step
+    engine.abort(b)
+    expect(engine.numRunning).toBe(0)
+    expect(engine.kv.usage()).toBe(0)
+    clock.runAll()
+    expect(b.numGenerated).toBeLessThan(100)
+  })
+
+  it('keeps at most max-loras adapters in a batch', () => {
+    const { clock, engine, submit } = setup({ maxLoras: 1 })
+    submit(tokens(16), 20, { loraName: 'a' })
+    submit(tokens(16, 100), 20, { loraName: 'b' })
+    submit(tokens(16, 200), 20, { loraName: 'a' })
+    clock.advance(30)
+    expect(engine.numRunning).toBe(2)
+    expect([...engine.runningLoras]).toEqual(['a'])
+    expect([...engine.waitingLoras]).toEqual(['b'])
+    clock.runAll()
+    expect(engine.numRunning).toBe(0)
+  })
+
+  it('a remote-prefill request pays the KV transfer instead of the prefill', () => {
+    const { clock, submit } = setup()
+    const local = submit(tokens(4000), 2)
+    clock.runAll()
+    const remote = submit(tokens(4000, 50_000), 2, { remotePrefill: true })
+    clock.runAll()
+    expect(remote.numGenerated).toBe(2)
+    const expected = timing.kvTransferMs(4000) + timing.stepMs([{ newTokens: 1, contextTokens: 3999 }])
+    expect(ttft(remote)).toBeCloseTo(expected, 6)
+    expect(ttft(remote)).not.toBeCloseTo(ttft(local), 0)
+  })
+
+  it('step time grows with the batch: more sequences, longer inter-token latency', () => {
+    const one = timing.stepMs([{ newTokens: 1, contextTokens: 1000 }])
+    const many = timing.stepMs(Array.from({ length: 64 }, () => ({ newTokens: 1, contextTokens: 1500 })))
+    expect(one).toBeGreaterThan(6)
+    expect(one).toBeLessThan(7.5)
+    expect(many).toBeGreaterThan(40)
+    expect(many).toBeLessThan(60)
+  })
+})

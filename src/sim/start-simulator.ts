@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { ScaledClock } from './clock.js'
+import { Engine } from './engine.js'
+import { FailureInjector } from './failure-injection.js'
+import type { SimContext } from './generate-handler.js'
+import { StepTimeModel, deriveNumGpuBlocks, resolveGpuProfile } from './hardware-profile.js'
+import { SimMetrics } from './sim-metrics.js'
+import { simOptionsSchema, type SimOptions } from './sim-options.js'
+import { createSimRequestHandler } from './sim-server.js'
+import { TextGenerator } from './text-generator.js'
+import { loadTokenizer } from './tokenizer.js'
+
+export interface RunningSimulator {
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+/**
+ * Starts one simulated vLLM server. Resolves once it listens and its tokenizer is loaded (so the first request pays no load
+ * time). Options are validated by simOptionsSchema (a ZodError names the path of each bad field).
+ */
+export async function startSimulator(input: SimOptions): Promise<RunningSimulator> {
+  const options = simOptionsSchema.parse(input)
+  const gpu = resolveGpuProfile(options.hardware)
+  const numGpuBlocks = options.numGpuBlocks ?? deriveNumGpuBlocks(gpu, options.modelShape, options.blockSize)
+  const clock = new ScaledClock(options.timeScale)
+  const engine = new Engine(
+    {
+      maxNumSeqs: options.maxNumSeqs,
+      maxNumBatchedTokens: options.maxNumBatchedTokens,
+      maxWaitingQueueLength: options.maxWaitingQueueLength,
+      blockSize: options.blockSize,
+      numGpuBlocks,
+      enablePrefixCaching: options.enablePrefixCaching,
+      maxLoras: options.maxLoras,
+      jitter: options.jitter,
+      seed: options.seed,
+    },
+    clock,
+    new StepTimeModel(gpu, options.modelShape),
+  )
+  const servedModelNames = options.servedModelNames ?? [options.model]
+  const metrics = new SimMetrics(engine, {
+    modelName: servedModelNames[0] ?? options.model,
+    maxModelLen: options.maxModelLen,
+    blockSize: options.blockSize,
+    numGpuBlocks,
+    enablePrefixCaching: options.enablePrefixCaching,
+    gpuMemoryUtilization: gpu.gpuMemoryUtilization,
+    maxLoras: options.loraModules.length > 0 ? options.maxLoras : null,
+  })
+  engine.observer = metrics.observer
+  const tokenizer = await loadTokenizer(options.model)
+
+  let server: Server
+  const ctx: SimContext = {
+    options,
+    servedModelNames,
+    loraNames: new Set(options.loraModules.map((l) => l.name)),
+    engine,
+    tokenizer,
+    generator: new TextGenerator(tokenizer, options.mode, options.seed),
+    metrics,
+    failures: new FailureInjector(options.failureInjectionRate, options.failureTypes, options.seed),
+    address: () => ({ host: options.host, port: (server.address() as AddressInfo).port }),
+    sleep: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        const timer = clock.setTimer(resolve, ms)
+        signal.addEventListener('abort', () => {
+          timer.cancel()
+          resolve()
+        })
+      }),
+  }
+  const handler = createSimRequestHandler(ctx)
+  const tls = options.tlsCertFile !== undefined && options.tlsKeyFile !== undefined
+  server = tls
+    ? createHttpsServer({ cert: await readFile(options.tlsCertFile as string), key: await readFile(options.tlsKeyFile as string) }, handler)
+    : createHttpServer(handler)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  let closing: Promise<void> | null = null
+  return {
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
+    port,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        engine.close()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      return closing
+    },
+  }
+}

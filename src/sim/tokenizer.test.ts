@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { EstimatingTokenizer, loadTokenizer } from './tokenizer.js'
+
+describe('Qwen3 tokenizer', () => {
+  it('counts prompts as vLLM does for Qwen/Qwen3-0.6B', async () => {
+    const tok = await loadTokenizer('Qwen/Qwen3-0.6B')
+    expect(tok.encode('Hello world')).toEqual([9707, 1879])
+    const chat = tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true })
+    expect(chat).toBe('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n')
+    expect(tok.encode(chat)).toHaveLength(9)
+    expect(tok.decode([9707, 1879])).toBe('Hello world')
+    expect(tok.eosTokenId).toBe(151645)
+  })
+
+  it('honours chat_template_kwargs such as enable_thinking', async () => {
+    const tok = await loadTokenizer('Qwen/Qwen3-0.6B')
+    const chat = tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { kwargs: { enable_thinking: false } })
+    expect(chat.endsWith('<think>\n\n</think>\n\n')).toBe(true)
+  })
+
+  it('loads once per process', async () => {
+    expect(await loadTokenizer('Qwen/Qwen3-0.6B')).toBe(await loadTokenizer('qwen3-custom'))
+  })
+})
+
+describe('EstimatingTokenizer', () => {
+  it('gives one token per 4 characters and round-trips what it encoded', () => {
+    const tok = new EstimatingTokenizer()
+    const ids = tok.encode('abcdefghij')
+    expect(ids).toHaveLength(3)
+    expect(tok.decode(ids)).toBe('abcdefghij')
+    expect(tok.encode('abcd')[0]).toBe(ids[0])
+  })
+})
