@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { deriveStack } from '../controller/derive-stack.js'
-import { startAdminServer } from '../runtime/admin-server.js'
-import { StackRuntime } from '../runtime/stack-runtime.js'
-import { DEFAULT_STACK_FILE, loadStackOrDefault } from './load-config.js'
+import type { StackRuntime } from '../runtime/stack-runtime.js'
+import { DEFAULT_STACK_FILE } from './load-config.js'
 import { removeRunState, stateDir, writeRunState } from './state-file.js'
 
 interface UpOptions {
@@ -34,6 +32,13 @@ export function registerUpCommand(program: Command): void {
         process.stdout.write(await readFile(DEFAULT_STACK_FILE, 'utf8'))
         return
       }
+      // Loaded here, not at the top: every other command (e.g. `get`) starts without the runtime's modules.
+      const [{ deriveStack }, { loadStackOrDefault }, { StackRuntime }, { startAdminServer }] = await Promise.all([
+        import('../controller/derive-stack.js'),
+        import('./load-config.js'),
+        import('../runtime/stack-runtime.js'),
+        import('../runtime/admin-server.js'),
+      ])
       const stack = deriveStack(await loadStackOrDefault(opts.file))
       const log = (line: string) => process.stderr.write(`maitred: ${line}\n`)
       const runtime = await StackRuntime.start(stack, {

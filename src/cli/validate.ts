@@ -1,8 +1,5 @@
 import type { Command } from 'commander'
 import { ConfigLoadError, formatConfigError } from '../config/config-error.js'
-import { loadStackFiles } from '../config/load-stack.js'
-import { deriveStack } from '../controller/derive-stack.js'
-import { routeStatus } from '../controller/route-status.js'
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -10,6 +7,11 @@ export function registerValidateCommand(program: Command): void {
     .description('check stack files without starting anything; prints every error and exits non-zero if any')
     .requiredOption('-f, --file <FILE_OR_DIR...>', 'stack YAML files or directories')
     .action(async (opts: { file: string[] }) => {
+      const [{ loadStackFiles }, { deriveStack }, { routeStatus }] = await Promise.all([
+        import('../config/load-stack.js'),
+        import('../controller/derive-stack.js'),
+        import('../controller/route-status.js'),
+      ])
       try {
         const resources = await loadStackFiles(opts.file)
         const stack = deriveStack(resources)

@@ -45,7 +45,7 @@ spec:
 `)
     expect(errs).toEqual([
       expect.stringMatching(/^my-stack\.yaml:6: HTTPRoute\/ns\/r: spec\.rules\[0\]\.matches\[0\]\.path\.type: Invalid option/),
-      expect.stringMatching(/^my-stack\.yaml:11: LLMInferenceService\/ns\/m: spec\.model: /),
+      expect.stringMatching(/^my-stack\.yaml:12: LLMInferenceService\/ns\/m: spec\.model: /),
       expect.stringMatching(/^my-stack\.yaml:12: LLMInferenceService\/ns\/m: spec\.replicas: /),
     ])
   })

@@ -11,7 +11,7 @@ import { GatewayError, sendOpenAIError } from './openai-error.js'
 import { parseInferenceBody, readRequestBody } from './request-body.js'
 import { applyRouteFilters, modifyHeaders } from './route-filters.js'
 import type { CompiledMatch, RouteTable } from './route-table.js'
-import { UpstreamConnectError, UpstreamTimeoutError, upstreamRequestHeaders, type UpstreamProxy } from './upstream-proxy.js'
+import { UpstreamConnectError, UpstreamTimeoutError, upstreamRequestHeaders, type ForwardResult, type UpstreamProxy } from './upstream-proxy.js'
 
 export interface ListenerContext {
   gateway: string
@@ -32,6 +32,7 @@ interface Exchange {
   started: number
   /** The connection is kept alive across requests, so bytes sent are counted from here. */
   socketBytesAtStart: number
+  socket: { readonly bytesWritten: number }
 }
 
 /**
@@ -57,7 +58,7 @@ export class RequestHandler {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID()
     const { path: rawPath, query } = splitTarget(req.url ?? '/')
-    const ex: Exchange = { started: performance.now(), socketBytesAtStart: req.socket.bytesWritten, record: this.#newRecord(req, requestId, rawPath + query) }
+    const ex: Exchange = { started: performance.now(), socket: req.socket, socketBytesAtStart: req.socket.bytesWritten, record: this.#newRecord(req, requestId, rawPath + query) }
     res.on('close', () => this.#finish(ex, res))
     this.#route(req, res, ex, rawPath, query).catch((err: unknown) => this.#fail(res, ex, err))
   }
@@ -106,13 +107,13 @@ export class RequestHandler {
       signal: controller.signal,
       responseHeaders,
       attemptTimeoutMs: match.rule.timeouts?.backendRequest ? durationToMs(match.rule.timeouts.backendRequest) : 0,
+      onHeaders: (r: ForwardResult) => this.#upstreamDone(ex, r),
     }
     try {
       if (backend.kind === 'InferencePool') await this.#toPool(req, res, ex, backend, forward, rewrite.path)
       else {
         const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
-        const result = await this.proxy.forward({ ...forward, body: hasBody ? req : null }, res, () => backend.next(), this.options.maxAttempts)
-        this.#upstreamDone(ex, result.endpoint, result.attempts, result.upstreamMs)
+        await this.proxy.forward({ ...forward, body: hasBody ? req : null }, res, () => backend.next(), this.options.maxAttempts)
       }
     } finally {
       if (timer) clearTimeout(timer)
@@ -150,7 +151,6 @@ export class RequestHandler {
       const result = await this.proxy.forward({ ...forward, headers, body, responseHeaders }, res, () => order[next++], this.options.maxAttempts)
       endpoint = result.endpoint
       status = result.status
-      this.#upstreamDone(ex, result.endpoint, result.attempts, result.upstreamMs)
     } finally {
       pool.picker.complete({ requestId: ex.record.request_id, endpoint: endpoint ?? decision.endpoint, status: status || 503 })
     }
@@ -166,10 +166,10 @@ export class RequestHandler {
     return backend
   }
 
-  #upstreamDone(ex: Exchange, endpoint: EndpointRef, attempts: number, upstreamMs: number): void {
-    ex.record.upstream_host = endpoint.address
-    ex.record.attempts = attempts
-    ex.record.upstream_service_time_ms = Math.round(upstreamMs)
+  #upstreamDone(ex: Exchange, r: ForwardResult): void {
+    ex.record.upstream_host = r.endpoint.address
+    ex.record.attempts = r.attempts
+    ex.record.upstream_service_time_ms = Math.round(r.upstreamMs)
   }
 
   #fail(res: ServerResponse, ex: Exchange, err: unknown): void {
@@ -226,7 +226,7 @@ export class RequestHandler {
     const r = ex.record
     r.response_code = res.statusCode
     if (!res.writableFinished && r.response_flags === '-') r.response_flags = 'DC'
-    r.bytes_sent = (res.socket?.bytesWritten ?? ex.socketBytesAtStart) - ex.socketBytesAtStart
+    r.bytes_sent = ex.socket.bytesWritten - ex.socketBytesAtStart
     r.duration_ms = Math.round(performance.now() - ex.started)
     this.log(r)
   }

@@ -32,6 +32,8 @@ export interface ForwardRequest {
   responseHeaders: (endpoint: EndpointRef) => Record<string, string>
   /** Per-attempt timeout (Gateway API backendRequest); 0 = none. */
   attemptTimeoutMs: number
+  /** Called when upstream response headers arrive, before any byte goes to the client. */
+  onHeaders?: (result: ForwardResult) => void
 }
 
 export interface ForwardResult {
@@ -91,6 +93,7 @@ export class UpstreamProxy {
           ({ statusCode, headers }) => {
             headersAt = performance.now()
             status = statusCode
+            req.onHeaders?.({ endpoint, status, attempts: attempt, upstreamMs: headersAt - started })
             res.writeHead(statusCode, responseHeaders(headers, req.responseHeaders(endpoint)))
             res.flushHeaders()
             return res

@@ -9,7 +9,7 @@ import { EppMetrics } from './epp-metrics.js'
 import { loadEndpointPickerConfig, type LoadedConfig } from './framework/config-loader.js'
 import { instantiatePlugins, isEndpointAware } from './framework/plugin-set.js'
 import { Scheduler } from './framework/scheduler.js'
-import type { Endpoint, RequestMutations, SchedulingRequest } from './framework/types.js'
+import type { Endpoint, PromptReader, RequestMutations, SchedulingRequest } from './framework/types.js'
 import { hasInFlightTimeout } from './plugins/active-request-scorer.js'
 import type { EngineConfig } from './datalayer/engine-metrics.js'
 import type { MetricsDataSourceParams } from './plugins/metrics-data-source.js'
@@ -86,8 +86,7 @@ class InProcessPicker implements EndpointPicker {
     this.#pool = {
       poolName: options.poolName,
       endpointStates: () => this.endpointStates(),
-      prefixIndexSize: () =>
-        all.reduce((n, p) => n + (typeof (p as { prefixIndexSize?: () => number }).prefixIndexSize === 'function' ? (p as { prefixIndexSize: () => number }).prefixIndexSize() : 0), 0),
+      prefixIndexSize: () => all.reduce((n, p) => n + ((p as Partial<{ prefixIndexSize(): number }>).prefixIndexSize?.() ?? 0), 0),
     }
     metrics?.pools.add(this.#pool)
   }
@@ -119,14 +118,15 @@ class InProcessPicker implements EndpointPicker {
     if (priority < 0 && this.#scheduler.plugins.saturationDetector.saturation(candidates, now) >= 1) {
       throw this.#fail(new PickerError(429, 'system saturated, sheddable request dropped', 'rejected-saturated'), targetModel)
     }
-    const prompt = promptText(body)
+    const prompt = promptText(body, this.#promptChars())
     const sreq: SchedulingRequest = {
       requestId: request.requestId || `picker-${++this.#sequence}`,
       path: request.path,
       headers: request.headers,
       body,
       targetModel,
-      prompt,
+      prompt: prompt.text,
+      promptLength: prompt.length,
       inputTokens: Math.ceil(prompt.length / 4),
       priority,
       now,
@@ -197,6 +197,13 @@ class InProcessPicker implements EndpointPicker {
     return out
   }
 
+  /** How much prompt text any plugin reads (the prefix plugins' hashing window); 0 when none does. */
+  #promptChars(): number {
+    let max = 0
+    for (const p of this.#scheduler.plugins.plugins.values()) max = Math.max(max, (p as Partial<PromptReader>).maxPromptChars?.() ?? 0)
+    return max
+  }
+
   #priority(request: PickRequest): number {
     for (const h of OBJECTIVE_HEADERS) {
       const name = request.headers[h]
@@ -212,10 +219,21 @@ class InProcessPicker implements EndpointPicker {
   }
 }
 
-/** What prefix hashing reads: the completions prompt, or the JSON of chat messages (GIE v1.1+). */
-export function promptText(body: Readonly<Record<string, unknown>>): string {
-  if (typeof body.prompt === 'string') return body.prompt
-  if (body.prompt !== undefined) return JSON.stringify(body.prompt)
-  if (body.messages !== undefined) return JSON.stringify(body.messages)
-  return ''
+/**
+ * What prefix hashing reads: the completions prompt, or the JSON of chat messages (GIE v1.1+), and its length.
+ * Only the first `maxChars` characters are ever hashed, so longer strings are cut before serialising: a cut string
+ * still serialises to at least `maxChars` characters, so the first `maxChars` of the text are exactly those of the
+ * full JSON. `length` adds back what was cut (escapes in the cut part are not counted).
+ */
+export function promptText(body: Readonly<Record<string, unknown>>, maxChars = Infinity): { text: string; length: number } {
+  const value = body.prompt ?? body.messages
+  if (typeof value === 'string') return { text: value.length > maxChars ? value.slice(0, maxChars) : value, length: value.length }
+  if (value === undefined) return { text: '', length: 0 }
+  let cut = 0
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v !== 'string' || v.length <= maxChars) return v
+    cut += v.length - maxChars
+    return v.slice(0, maxChars)
+  })
+  return { text, length: text.length + cut }
 }

@@ -1,5 +1,5 @@
 // The engine's notion of time, injected so tests can drive it by hand. Times are simulated milliseconds; a real clock maps
-// them to wall time through the time scale (wall = simulated × timeScale), so tests can run 10–100× faster than real time.
+// them to wall time through the time scale (wall = simulated / timeScale), so tests can run 10–100× faster than real time.
 
 export interface TimerHandle {
   cancel(): void
@@ -18,11 +18,11 @@ export class ScaledClock implements Clock {
   constructor(private readonly timeScale = 1) {}
 
   now(): number {
-    return (performance.now() - this.origin) / this.timeScale
+    return (performance.now() - this.origin) * this.timeScale
   }
 
   setTimer(fn: () => void, delayMs: number): TimerHandle {
-    const t = setTimeout(fn, Math.max(0, delayMs * this.timeScale))
+    const t = setTimeout(fn, Math.max(0, delayMs / this.timeScale))
     return { cancel: () => clearTimeout(t) }
   }
 }

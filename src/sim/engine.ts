@@ -200,6 +200,9 @@ export class Engine {
   private startStep(startMs: number): void {
     const batch = this.schedule(startMs)
     if (batch.length === 0) return
+    // Causality when the simulation runs behind the wall clock (an overloaded process): a step cannot start before the
+    // requests it admits arrived.
+    for (const { req } of batch) if (req.arrivalMs > startMs) startMs = req.arrivalMs
     const work: StepWork[] = batch.map((s) => ({ newTokens: s.numNewTokens, contextTokens: s.req.numComputedTokens }))
     let durationMs = this.timing.stepMs(work)
     if (this.config.jitter > 0) durationMs *= Math.min(1.7, Math.max(0.3, 1 + this.config.jitter * this.random.normal()))

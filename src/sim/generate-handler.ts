@@ -195,9 +195,10 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
     prompt_tokens_details: { cached_tokens: cachedTokens },
   }
 
-  if (writer !== null) {
-    if (includeUsage) writer.usage(usage)
-    writer.done()
+  const sse = writer as SseWriter | null // assigned inside the executor above
+  if (sse !== null) {
+    if (includeUsage) sse.usage(usage)
+    sse.done()
     return
   }
   const choices = sequences.map((s) => {

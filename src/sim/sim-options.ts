@@ -39,7 +39,7 @@ export const simOptionsSchema = z.strictObject({
   numGpuBlocks: z.number().int().min(2).optional(),
   /** vLLM automatic prefix caching. Default true. */
   enablePrefixCaching: z.boolean().default(true),
-  /** Wall-clock seconds per simulated second: 1 is real time, 0.01 runs 100× faster. Metrics and usage are in simulated time. */
+  /** Speed-up over real time: 1 is real time, 100 runs 100× faster. Latency metrics are in simulated seconds. */
   timeScale: z.number().positive().default(1),
   /** Seed of the response text and the timing jitter. Default 0. */
   seed: z.number().int().default(0),

@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { ScaledClock } from './clock.js'
-import { Engine } from './engine.js'
+import { Engine, type EngineRequest, type FinishReason } from './engine.js'
 import { FailureInjector } from './failure-injection.js'
 import type { SimContext } from './generate-handler.js'
 import { StepTimeModel, deriveNumGpuBlocks, resolveGpuProfile } from './hardware-profile.js'
@@ -12,6 +12,11 @@ import { simOptionsSchema, type SimOptions } from './sim-options.js'
 import { createSimRequestHandler } from './sim-server.js'
 import { TextGenerator } from './text-generator.js'
 import { loadTokenizer } from './tokenizer.js'
+
+/** In-process hooks for benchmarks and tests: the engine's own view of each request (simulated times, in ms). */
+export interface SimInstrumentation {
+  requestFinished?(req: EngineRequest, reason: FinishReason): void
+}
 
 export interface RunningSimulator {
   url: string
@@ -23,8 +28,11 @@ export interface RunningSimulator {
  * Starts one simulated vLLM server. Resolves once it listens and its tokenizer is loaded (so the first request pays no load
  * time). Options are validated by simOptionsSchema (a ZodError names the path of each bad field).
  */
-export async function startSimulator(input: SimOptions): Promise<RunningSimulator> {
+export async function startSimulator(input: SimOptions, instrumentation: SimInstrumentation = {}): Promise<RunningSimulator> {
   const options = simOptionsSchema.parse(input)
+  if ((options.tlsCertFile === undefined) !== (options.tlsKeyFile === undefined)) {
+    throw new Error('simulator options: tlsCertFile and tlsKeyFile go together')
+  }
   const gpu = resolveGpuProfile(options.hardware)
   const numGpuBlocks = options.numGpuBlocks ?? deriveNumGpuBlocks(gpu, options.modelShape, options.blockSize)
   const clock = new ScaledClock(options.timeScale)
@@ -53,7 +61,13 @@ export async function startSimulator(input: SimOptions): Promise<RunningSimulato
     gpuMemoryUtilization: gpu.gpuMemoryUtilization,
     maxLoras: options.loraModules.length > 0 ? options.maxLoras : null,
   })
-  engine.observer = metrics.observer
+  engine.observer = {
+    ...metrics.observer,
+    requestFinished: (req, reason) => {
+      metrics.observer.requestFinished?.(req, reason)
+      instrumentation.requestFinished?.(req, reason)
+    },
+  }
   const tokenizer = await loadTokenizer(options.model)
 
   let server: Server
@@ -83,7 +97,8 @@ export async function startSimulator(input: SimOptions): Promise<RunningSimulato
     : createHttpServer(handler)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, options.host, () => {
+    // A deep accept queue: a benchmark or a gateway may open thousands of connections at once.
+    server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => {
       server.off('error', reject)
       resolve()
     })

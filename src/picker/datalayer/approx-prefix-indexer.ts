@@ -74,6 +74,11 @@ export class ApproxPrefixIndexer {
     }
   }
 
+  /** Characters of prompt text hashing can read (the block cap); autoTune may change it after a scrape. */
+  maxPromptChars(): number {
+    return this.#blockSizeChars * this.params.maxBlocks
+  }
+
   endpointRemoved(endpointId: string): void {
     this.index.removeEndpoint(endpointId)
   }

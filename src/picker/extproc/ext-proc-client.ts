@@ -25,6 +25,7 @@ export function createExtProcClient(target: string, tls?: ExtProcClientTls): Ext
   const channelOptions: grpc.ChannelOptions = {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.enable_channelz': 0,
   }
   if (tls?.serverName) {
     channelOptions['grpc.ssl_target_name_override'] = tls.serverName

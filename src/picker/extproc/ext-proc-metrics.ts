@@ -1,13 +1,15 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { type Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { Usage } from './response-usage.js'
 
 /**
- * Per-request metrics the EPP's request handler records (GIE v1.x names, spec/epp.md §6). The scheduler's own metrics
- * (`inference_extension_*`) belong to the picker. A metric already registered under the same name (e.g. by an in-process
- * picker sharing the registry) is reused rather than registered twice.
+ * Request-lifecycle metrics only the ext_proc handler sees (GIE v1.x names, spec/epp.md §6): running requests, duration,
+ * TTFT, sizes and tokens. `inference_objective_request_total` / `_request_error_total` belong to the picker, which counts
+ * every pick and refusal; the handler only adds the refusals the picker never saw (bad bodies, subset misses) to the
+ * picker's error counter when that is registered. A metric already registered under one of these names is reused.
  */
 export interface ExtProcMetrics {
   requestPicked(model: string, targetModel: string): void
+  /** A refusal made before or after the picker (the picker counts its own). */
   requestRefused(model: string, targetModel: string, errorCode: string): void
   firstResponseByte(model: string, targetModel: string, seconds: number): void
   requestFinished(model: string, targetModel: string, result: FinishedRequest): void
@@ -27,13 +29,9 @@ const MODEL_LABELS = ['model_name', 'target_model_name'] as const
 
 export function createExtProcMetrics(registry: Registry): ExtProcMetrics {
   const existing = <T>(name: string): T | undefined => registry.getSingleMetric(name) as T | undefined
-  const counter = (name: string, help: string, labelNames: readonly string[]) =>
-    existing<Counter<string>>(name) ?? new Counter({ name, help, labelNames, registers: [registry] })
   const histogram = (name: string, help: string, buckets: number[]) =>
     existing<Histogram<string>>(name) ?? new Histogram({ name, help, labelNames: MODEL_LABELS, buckets, registers: [registry] })
 
-  const requests = counter('inference_objective_request_total', 'Counter of inference objective requests broken out for each model and target model.', MODEL_LABELS)
-  const errors = counter('inference_objective_request_error_total', 'Counter of inference objective requests errors broken out for each model and target model.', [...MODEL_LABELS, 'error_code'])
   const running =
     existing<Gauge<string>>('inference_objective_running_requests') ??
     new Gauge({ name: 'inference_objective_running_requests', help: 'Inference objective number of running requests in each model.', labelNames: ['model_name'], registers: [registry] })
@@ -46,13 +44,11 @@ export function createExtProcMetrics(registry: Registry): ExtProcMetrics {
   const cachedTokens = histogram('inference_objective_prompt_cached_tokens', 'Inference objective prompt cached token count distribution for requests in each model.', TOKEN_BUCKETS)
 
   return {
-    requestPicked(model, targetModel) {
-      requests.inc({ model_name: model, target_model_name: targetModel })
+    requestPicked(model) {
       running.inc({ model_name: model })
     },
     requestRefused(model, targetModel, errorCode) {
-      requests.inc({ model_name: model, target_model_name: targetModel })
-      errors.inc({ model_name: model, target_model_name: targetModel, error_code: errorCode })
+      existing<Counter<string>>('inference_objective_request_error_total')?.inc({ model_name: model, target_model_name: targetModel, error_code: errorCode })
     },
     firstResponseByte(model, targetModel, seconds) {
       ttft.observe({ model_name: model, target_model_name: targetModel }, seconds)

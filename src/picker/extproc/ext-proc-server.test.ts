@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ExtProcClient } from './ext-proc-client.js'
 import type { ProcessingResponse } from './ext-proc-messages.js'
 import { headerOptionsToRecord } from './header-map.js'
 import { immediateStatusCode } from './immediate-response.js'
@@ -14,19 +13,19 @@ const C = testEndpoint(8003)
 
 interface Harness {
   server: ExtProcServer
-  client: ExtProcClient
+  closeClient: () => void
   stream: () => EnvoyStream
   picker: ScriptedPicker
 }
 
 async function start(bodyMode: 'FULL_DUPLEX_STREAMED' | 'BUFFERED', picker: ScriptedPicker): Promise<Harness> {
   const server = await startExtProcServer({ picker, grpcPort: 0, healthPort: 0, bodyMode })
-  const { client, stream } = openEnvoyStream(`127.0.0.1:${server.grpcPort}`)
-  return { server, client, stream, picker }
+  const { close, stream } = openEnvoyStream(`127.0.0.1:${server.grpcPort}`)
+  return { server, closeClient: close, stream, picker }
 }
 
 async function stop(harness: Harness | undefined): Promise<void> {
-  harness?.client.close()
+  harness?.closeClient()
   await harness?.server.close()
 }
 
@@ -62,7 +61,7 @@ describe('ext_proc server, FULL_DUPLEX_STREAMED (GIE contract)', () => {
   })
 
   it('holds the headers until the body ends, then routes, rewrites the model and streams the body back', async () => {
-    h = await start('FULL_DUPLEX_STREAMED', createScriptedPicker([A, B, C], { fallbacks: 1, headers: { 'x-prefiller-host-port': '10.0.0.9:8000' } }))
+    h = await start('FULL_DUPLEX_STREAMED', createScriptedPicker([A, B, C], { fallbacks: 1, decision: { headers: { 'x-prefiller-host-port': '10.0.0.9:8000' }, removeHeaders: ['x-spoofed'] } }))
     const s = h.stream()
     const body = chatBody()
     s.sendRequestHeaders({ 'content-type': 'application/json', 'content-length': String(body.length), 'x-gateway-model-name-rewrite': 'qwen-rewritten' })
@@ -78,7 +77,9 @@ describe('ext_proc server, FULL_DUPLEX_STREAMED (GIE contract)', () => {
     expect(set['x-gateway-destination-endpoint']).toBe('127.0.0.1:8001,127.0.0.1:8002')
     expect(set['x-prefiller-host-port']).toBe('10.0.0.9:8000')
     expect(set['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    expect(headers.request_headers?.response?.header_mutation?.remove_headers).toEqual(['x-spoofed'])
     expect(destinationFromMetadata(headers)).toBe('127.0.0.1:8001,127.0.0.1:8002')
+    expect(fromStruct(headers.dynamic_metadata).maitred).toEqual({ profiles: ['default'] })
 
     const sent = Buffer.concat(await readStreamedBody(s, 'request_body'))
     expect(JSON.parse(sent.toString())).toEqual({ ...JSON.parse(body.toString()), model: 'qwen-rewritten' })
@@ -199,7 +200,7 @@ describe('ext_proc server, FULL_DUPLEX_STREAMED (GIE contract)', () => {
     expect((await s.next()).response).toBe('request_trailers')
   })
 
-  it('honours the subset hint, and refuses with 503 when no picked endpoint is in it', async () => {
+  it('passes the subset hint to the picker, whose 503 comes back as an ImmediateResponse', async () => {
     h = await start('FULL_DUPLEX_STREAMED', createScriptedPicker([A, B, C], { fallbacks: 2 }))
     const hint = (list: string[]) => ({ metadata_context: { filter_metadata: { 'envoy.lb.subset_hint': toStruct({ 'x-gateway-destination-endpoint-subset': list }) } } })
 
@@ -207,14 +208,33 @@ describe('ext_proc server, FULL_DUPLEX_STREAMED (GIE contract)', () => {
     inSubset.sendRequestHeaders({}, { extra: hint(['127.0.0.1:8003', '127.0.0.1:8002']) })
     inSubset.send({ request_body: { body: chatBody(), end_of_stream: true } })
     expect(setHeaders(await inSubset.next())['x-gateway-destination-endpoint']).toBe('127.0.0.1:8002,127.0.0.1:8003')
-    expect(h.picker.picks[0]?.headers['x-gateway-destination-endpoint-subset']).toBe('127.0.0.1:8003,127.0.0.1:8002')
+    expect(h.picker.pickOptions[0]?.subset).toEqual(['127.0.0.1:8003', '127.0.0.1:8002'])
 
     const outside = h.stream()
-    outside.sendRequestHeaders({ 'x-request-id': 'req-outside' }, { extra: hint(['10.9.9.9:8000']) })
+    outside.sendRequestHeaders({}, { extra: hint(['10.9.9.9:8000']) })
     outside.send({ request_body: { body: chatBody(), end_of_stream: true } })
     const refused = await outside.next()
     expect(immediateStatusCode(refused.immediate_response!)).toBe(503)
-    expect(h.picker.outcomes).toEqual([{ requestId: 'req-outside', endpoint: B, status: 503 }])
+    expect(h.picker.outcomes).toEqual([])
+  })
+
+  it('explains on request and adds the picker’s response headers on the response path', async () => {
+    h = await start('FULL_DUPLEX_STREAMED', createScriptedPicker([A, B], { decision: { headers: {}, responseHeaders: { 'x-session-token': 'tok' } } }))
+    const s = h.stream()
+    s.sendRequestHeaders({ 'x-maitred-explain': '1' })
+    s.send({ request_body: { body: chatBody(), end_of_stream: true } })
+    const headers = await s.next()
+    expect(h.picker.pickOptions[0]?.explain).toBe(true)
+    const decision = fromStruct(headers.dynamic_metadata).maitred as Record<string, unknown>
+    expect(decision.responseHeaders).toEqual({ 'x-session-token': 'tok' })
+    expect(decision.explain).toEqual([
+      { profile: 'default', endpoint: 'default/ms-8001', scores: [{ scorer: 'queue-scorer', raw: 1, weight: 2, weighted: 2 }], total: 2, picked: true },
+      { profile: 'default', endpoint: 'default/ms-8002', scores: [{ scorer: 'queue-scorer', raw: 0.5, weight: 2, weighted: 1 }], total: 1, picked: false },
+    ])
+    await readStreamedBody(s, 'request_body')
+    s.send({ response_headers: { headers: { headers: [{ key: ':status', value: '200' }] }, end_of_stream: true } })
+    const response = headerOptionsToRecord((await s.next()).response_headers?.response?.header_mutation?.set_headers)
+    expect(response).toEqual({ 'x-went-into-resp-headers': 'true', 'x-session-token': 'tok', 'x-maitred-explain': 'default: default/ms-8001=2*, default/ms-8002=1' })
   })
 
   it('completes with 499 when the stream is cancelled before any response', async () => {

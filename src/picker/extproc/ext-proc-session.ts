@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { EndpointRef } from '../endpoint.js'
-import { type Decision, type EndpointPicker, PickerError, type PickRequest } from '../endpoint-picker.js'
+import type { Decision, EndpointPicker, PickerError, PickRequest } from '../endpoint-picker.js'
+import { formatExplainHeader } from '../framework/explain.js'
 import { splitBody } from './body-chunks.js'
 import type { ExtProcMetrics } from './ext-proc-metrics.js'
 import type {
@@ -16,8 +17,10 @@ import type {
 import { headerMapToRecord, setHeader } from './header-map.js'
 import { immediateResponseFor, toPickerError } from './immediate-response.js'
 import {
+  DECISION_METADATA_NAMESPACE,
   DESTINATION_ENDPOINT_KEY,
   DESTINATION_METADATA_NAMESPACE,
+  EXPLAIN_HEADER,
   RESPONSE_MARKER_HEADER,
   SERVED_ENDPOINT_KEY,
   SUBSET_KEY,
@@ -64,7 +67,7 @@ interface ResponseState {
  * FULL_DUPLEX_STREAMED (GIE's contract): request headers are held; body chunks are buffered until end of stream; then the
  * body is parsed (400 without `model`), `model` rewritten, the picker run, and the *headers* response sent with the routing
  * header mutation (`x-gateway-destination-endpoint`, `Content-Length`, picker headers) and `envoy.lb` dynamic metadata,
- * followed by the re-marshalled body as `streamed_response` chunks of ≤ 62 000 bytes, the last one with end_of_stream.
+ * followed by the body (re-marshalled when `model` was rewritten) as `streamed_response` chunks of ≤ 62 000 bytes, the last one with end_of_stream.
  *
  * BUFFERED (the seeds' workaround; also how STREAMED is answered): the headers are answered at once (CONTINUE), and the
  * body response carries the header mutation, the metadata and the replaced body. In STREAMED mode earlier chunks are
@@ -204,8 +207,6 @@ export class ExtProcSession {
   ): Promise<Decision | undefined> {
     const headers: Record<string, string> = { ...this.requestHeaders, 'x-request-id': this.requestId }
     for (const name of Object.keys(headers)) if (name.startsWith(':')) delete headers[name]
-    // Pickers that understand it can honour the proxy's subset directly; the result is filtered below regardless.
-    if (this.subset) headers[SUBSET_KEY] = this.subset.join(',')
     const request: PickRequest = {
       requestId: this.requestId,
       path: (this.requestHeaders[':path'] ?? '/').split('?')[0] ?? '/',
@@ -214,31 +215,23 @@ export class ExtProcSession {
     }
     let decision: Decision
     try {
-      decision = await this.options.picker.pick(request)
+      decision = await this.options.picker.pick(request, {
+        explain: this.requestHeaders[EXPLAIN_HEADER] === '1',
+        ...(this.subset ? { subset: this.subset } : {}),
+      })
     } catch (error) {
-      this.refuse(toPickerError(error), model, targetModel)
+      this.refuse(toPickerError(error), model, targetModel, true)
       return undefined
-    }
-    if (this.subset) {
-      const allowed = new Set(this.subset)
-      const kept = [decision.endpoint, ...decision.fallbacks].filter((endpoint) => allowed.has(endpoint.address))
-      const [primary, ...fallbacks] = kept
-      if (!primary) {
-        // The picker counted this request against its choice; tell it the request went nowhere.
-        this.options.picker.complete({ requestId: this.requestId, endpoint: decision.endpoint, status: 503 })
-        this.refuse(new PickerError(503, `no picked endpoint is in the proxy's subset hint (${this.subset.join(',')})`, 'no_endpoints_in_subset'), model, targetModel)
-        return undefined
-      }
-      decision = { ...decision, endpoint: primary, fallbacks }
     }
     this.options.metrics?.requestPicked(model, targetModel)
     this.picked = { decision, model, targetModel, requestBytes, startedAt: this.now() }
     return decision
   }
 
-  private refuse(error: PickerError, model: string, targetModel: string): void {
+  /** Sends the ImmediateResponse; `counted` when the picker itself refused (it records its own refusals). */
+  private refuse(error: PickerError, model: string, targetModel: string, counted = false): void {
     this.refused = true
-    this.options.metrics?.requestRefused(model, targetModel, String(error.status))
+    if (!counted) this.options.metrics?.requestRefused(model, targetModel, error.code)
     this.options.send(immediateResponseFor(error))
   }
 
@@ -248,14 +241,19 @@ export class ExtProcSession {
     if (contentLength !== undefined) setHeaders.push(setHeader('content-length', String(contentLength)))
     if (this.requestIdGenerated) setHeaders.push(setHeader('x-request-id', this.requestId))
     for (const [key, value] of Object.entries(decision.headers)) setHeaders.push(setHeader(key, value))
-    return { clear_route_cache: true, header_mutation: { set_headers: setHeaders } }
+    const mutation = { set_headers: setHeaders, remove_headers: [...(decision.removeHeaders ?? [])] }
+    return { clear_route_cache: true, header_mutation: mutation }
   }
 
   private onResponseHeaders(headers: HttpHeaders, metadata: Metadata | null | undefined): void {
     const record = headerMapToRecord(headers.headers)
     const streaming = (record['content-type'] ?? '').includes('text/event-stream')
     this.response = { status: Number(record[':status'] ?? 0), reader: new ResponseUsageReader(streaming), bytes: 0, served: readServed(metadata) }
-    this.options.send({ response_headers: { response: { header_mutation: { set_headers: [setHeader(RESPONSE_MARKER_HEADER, 'true')] } } } })
+    const set = [setHeader(RESPONSE_MARKER_HEADER, 'true')]
+    const decision = this.picked?.decision
+    for (const [key, value] of Object.entries(decision?.responseHeaders ?? {})) set.push(setHeader(key, value))
+    if (decision?.explain) set.push(setHeader(EXPLAIN_HEADER, formatExplainHeader(decision.explain)))
+    this.options.send({ response_headers: { response: { header_mutation: { set_headers: set } } } })
     if (headers.end_of_stream) this.finishResponse()
   }
 
@@ -309,8 +307,15 @@ export function destinationList(decision: Decision): string {
   return [decision.endpoint, ...decision.fallbacks].map((endpoint) => endpoint.address).join(',')
 }
 
+/**
+ * `envoy.lb` carries the destination for Envoy; `maitred` carries what only a maitred gateway reads (Envoy keeps unknown
+ * namespaces as inert dynamic metadata): the profiles run, the response headers to add, and the explain rows when asked.
+ */
 function destinationMetadata(decision: Decision) {
-  return toStruct({ [DESTINATION_METADATA_NAMESPACE]: { [DESTINATION_ENDPOINT_KEY]: destinationList(decision) } })
+  return toStruct({
+    [DESTINATION_METADATA_NAMESPACE]: { [DESTINATION_ENDPOINT_KEY]: destinationList(decision) },
+    [DECISION_METADATA_NAMESPACE]: { profiles: decision.profiles, responseHeaders: decision.responseHeaders, explain: decision.explain },
+  })
 }
 
 function readSubset(metadata: Metadata | null | undefined): string[] | undefined {

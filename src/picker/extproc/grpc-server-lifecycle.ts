@@ -10,8 +10,8 @@ export function bind(server: grpc.Server, address: string, credentials: grpc.Ser
   })
 }
 
-/** Graceful shutdown with a short deadline, then force: in-flight ext_proc streams can be long (whole responses). */
-export function shutdown(server: grpc.Server, graceMs = 2_000): Promise<void> {
+/** Graceful shutdown up to a deadline, then force: in-flight ext_proc streams can be long (they span whole responses). */
+export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown()

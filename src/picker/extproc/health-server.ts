@@ -26,5 +26,5 @@ export async function startHealthServer(options: { port: number; host: string })
     const status = serving ? 'SERVING' : 'NOT_SERVING'
     for (const service of ['', 'readiness', EXT_PROC_SERVICE_NAME]) health.setStatus(service, status)
   }
-  return { port, setServing, close: () => shutdown(server) }
+  return { port, setServing, close: () => shutdown(server, 0) }
 }

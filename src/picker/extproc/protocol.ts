@@ -20,3 +20,8 @@ export const MODEL_REWRITE_HEADERS = ['x-gateway-model-name-rewrite', 'x-llm-d-m
 export const RESPONSE_MARKER_HEADER = 'x-went-into-resp-headers'
 /** llm-d HEAD: why a request was refused, on ImmediateResponses. */
 export const DROPPED_REASON_HEADER = 'x-llm-d-request-dropped-reason'
+
+/** Request header asking for the explain table; the compact form comes back in the response header of the same name. */
+export const EXPLAIN_HEADER = 'x-maitred-explain'
+/** Dynamic-metadata namespace for the parts of a Decision only a maitred gateway reads (profiles, response headers, explain). */
+export const DECISION_METADATA_NAMESPACE = 'maitred'

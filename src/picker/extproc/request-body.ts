@@ -4,7 +4,7 @@ import { MODEL_REWRITE_HEADERS } from './protocol.js'
 export interface PreparedBody {
   /** The parsed body after the rewrite, handed to the picker. */
   readonly body: Record<string, unknown>
-  /** The re-marshalled JSON sent upstream (GIE always re-sends the body, rewritten or not). */
+  /** The body sent upstream: re-marshalled when `model` was rewritten, the client's own bytes otherwise. */
   readonly bytes: Buffer
   /** `model` as the client sent it. */
   readonly model: string
@@ -32,6 +32,7 @@ export function prepareRequestBody(raw: Buffer, headers: Readonly<Record<string,
     throw new PickerError(400, "model not found in request body: the 'model' field is required", 'model_not_found')
   }
   const rewrite = MODEL_REWRITE_HEADERS.map((name) => headers[name]).find((value) => value !== undefined && value !== '')
-  if (rewrite !== undefined) body.model = rewrite
-  return { body, bytes: Buffer.from(JSON.stringify(body)), model, targetModel: rewrite ?? model }
+  if (rewrite === undefined || rewrite === model) return { body, bytes: raw, model, targetModel: model }
+  body.model = rewrite
+  return { body, bytes: Buffer.from(JSON.stringify(body)), model, targetModel: rewrite }
 }

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import * as grpc from '@grpc/grpc-js'
-import { generateSelfSignedCertificate } from './self-signed-certificate.js'
 
 export interface ServingTlsOptions {
   /** GIE `--secure-serving`: serve gRPC over TLS. */
@@ -20,7 +19,10 @@ export async function serverCredentials(options: ServingTlsOptions): Promise<grp
     if (options.certPath) throw new Error('--cert-path needs --secure-serving')
     return grpc.ServerCredentials.createInsecure()
   }
-  const pair = options.certPath ? await readCertificateDirectory(options.certPath) : await generateSelfSignedCertificate()
+  // Loaded on demand: the certificate library is only needed when no certificate is given.
+  const pair = options.certPath
+    ? await readCertificateDirectory(options.certPath)
+    : await (await import('./self-signed-certificate.js')).generateSelfSignedCertificate()
   return grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(pair.cert), private_key: Buffer.from(pair.key) }], false)
 }
 

@@ -71,6 +71,9 @@ function load(doc: unknown, registry: PluginRegistry): { config?: LoadedConfig; 
   }
 
   const plugins: LoadedPlugin[] = []
+  // Slots of plugins that failed validation: their absence must not cascade into more errors.
+  const invalidKinds = new Set<PluginKind>()
+  const invalidNames = new Set<string>()
   const defs = new Map<string, { def: PluginDefinition; index: number }>()
   cfg.plugins.forEach((p, i) => {
     const def = registry.get(p.type)
@@ -86,6 +89,8 @@ function load(doc: unknown, registry: PluginRegistry): { config?: LoadedConfig; 
     const params = def.parameters.safeParse(p.parameters ?? {})
     if (!params.success) {
       errors.push(...zodErrors(params.error, `plugins[${i}].parameters`, `plugin ${name} (${def.type}): `))
+      for (const kind of def.kinds) invalidKinds.add(kind)
+      invalidNames.add(name)
       return
     }
     if (def.type !== p.type) warnings.push(`plugin ${name}: type ${p.type} is the older spelling of ${def.type}`)
@@ -109,7 +114,9 @@ function load(doc: unknown, registry: PluginRegistry): { config?: LoadedConfig; 
     for (const ref of def.references?.(p.parameters) ?? []) {
       const target = plugins.find((q) => q.name === ref.name)
       const path = `plugins[${index}].parameters.${ref.path}`
-      if (!target) errors.push({ path, message: `plugin ${p.name}: no plugin named ${JSON.stringify(ref.name)}` })
+      if (!target) {
+        if (!invalidNames.has(ref.name)) errors.push({ path, message: `plugin ${p.name}: no plugin named ${JSON.stringify(ref.name)}` })
+      }
       else if (!target.kinds.includes(ref.kind)) {
         errors.push({ path, message: `plugin ${p.name}: ${ref.name} (${target.type}) is not a ${ref.kind}` })
       }
@@ -136,8 +143,9 @@ function load(doc: unknown, registry: PluginRegistry): { config?: LoadedConfig; 
       const path = `schedulingProfiles[${pi}].plugins[${ri}]`
       const target = plugins.find((p) => p.name === ref.pluginRef)
       if (!target) {
-        const known = defs.has(ref.pluginRef) ? '' : `; plugins: ${plugins.filter((p) => !p.injected).map((p) => p.name).join(', ')}`
-        errors.push({ path: `${path}.pluginRef`, message: `profile ${prof.name}: no plugin named ${JSON.stringify(ref.pluginRef)}${known}` })
+        if (invalidNames.has(ref.pluginRef)) return // already reported where it is defined
+        const known = plugins.filter((p) => !p.injected).map((p) => p.name).join(', ')
+        errors.push({ path: `${path}.pluginRef`, message: `profile ${prof.name}: no plugin named ${JSON.stringify(ref.pluginRef)}; plugins: ${known}` })
         return
       }
       if (!isProfileSlot(target.kinds)) {
@@ -161,7 +169,9 @@ function load(doc: unknown, registry: PluginRegistry): { config?: LoadedConfig; 
   if (handlers.length > 1) errors.push({ path: 'plugins', message: `more than one profile handler: ${handlers.map((h) => h.name).join(', ')}` })
   if (!profileHandler) {
     if (profiles.length === 1) profileHandler = inject('single-profile-handler')
-    else errors.push({ path: 'plugins', message: `${profiles.length} scheduling profiles need a profile handler (e.g. pd-profile-handler)` })
+    else if (!invalidKinds.has('profile-handler')) {
+      errors.push({ path: 'plugins', message: `${profiles.length} scheduling profiles need a profile handler (e.g. pd-profile-handler)` })
+    }
   }
   for (const h of handlers) {
     const { def, index } = defs.get(h.name)!

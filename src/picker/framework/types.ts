@@ -22,8 +22,13 @@ export interface SchedulingRequest {
   readonly body: Readonly<Record<string, unknown>> | undefined
   /** `body.model`, after any rewrite. */
   readonly targetModel: string
-  /** What prefix hashing reads: the completions `prompt`, or the JSON of chat `messages` (as GIE v1.1+). */
+  /**
+   * What prefix hashing reads: the completions `prompt`, or the JSON of chat `messages` (as GIE v1.1+). Only its
+   * first `maxPromptChars()` characters (over all PromptReader plugins) are guaranteed; use `promptLength` for the length.
+   */
   readonly prompt: string
+  /** Length in characters of the whole prompt text. */
+  readonly promptLength: number
   /** Token estimate at 4 bytes/token, as the estimate tokenizer of llm-d does. */
   readonly inputTokens: number
   /** InferenceObjective priority; negative means sheddable. */
@@ -120,6 +125,11 @@ export interface SaturationDetector extends Plugin {
 /** Decides whether a disaggregated stage (prefill, encode) runs, given the chosen decode endpoint. */
 export interface PdDecider extends Plugin {
   disaggregate(cycle: CycleState, request: SchedulingRequest, decode: Endpoint): boolean
+}
+
+/** Plugins that read `SchedulingRequest.prompt` say how much of it they need. */
+export interface PromptReader {
+  maxPromptChars(): number
 }
 
 export const isFilter = (p: Plugin): p is Filter => typeof (p as Partial<Filter>).filter === 'function'

@@ -1,12 +1,12 @@
 import { z } from 'zod'
 import { ApproxPrefixIndexer, readPrefixMatch, resolveIndexerParams, writePrefixMatch } from '../datalayer/approx-prefix-indexer.js'
 import type { PluginDefinition } from '../framework/registry.js'
-import type { DataProducer, PreRequest } from '../framework/types.js'
+import type { DataProducer, PreRequest, PromptReader } from '../framework/types.js'
 import { prefixIndexerParameters } from './prefix-params.js'
 
 const parameters = z.strictObject(prefixIndexerParameters)
 
-export type PrefixProducer = DataProducer & PreRequest & { readonly indexer: ApproxPrefixIndexer; endpointRemoved(id: string): void; prefixIndexSize(): number }
+export type PrefixProducer = DataProducer & PreRequest & { readonly indexer: ApproxPrefixIndexer; endpointRemoved(id: string): void; prefixIndexSize(): number } & PromptReader
 
 /** The producer half of GIE v1.4+/llm-d's approximate prefix cache: writes PrefixCacheMatchInfo, indexes at PreRequest. */
 export function createPrefixProducer(type: string, name: string, indexer: ApproxPrefixIndexer): PrefixProducer {
@@ -18,6 +18,7 @@ export function createPrefixProducer(type: string, name: string, indexer: Approx
     preRequest: (cycle, _request, result) => indexer.record(readPrefixMatch(cycle, name), result),
     endpointRemoved: (id) => indexer.endpointRemoved(id),
     prefixIndexSize: () => indexer.index.size(),
+    maxPromptChars: () => indexer.maxPromptChars(),
   }
 }
 

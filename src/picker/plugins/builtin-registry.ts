@@ -6,6 +6,7 @@ import { approxPrefixCacheProducer } from './approx-prefix-cache-producer.js'
 import { byLabel } from './by-label.js'
 import { coreMetricsExtractor } from './core-metrics-extractor.js'
 import { decodeFilter } from './decode-filter.js'
+import { disaggHeadersHandler } from './disagg-headers-handler.js'
 import { disaggProfileHandler } from './disagg-profile-handler.js'
 import { encodeFilter } from './encode-filter.js'
 import { kvCacheUtilizationScorer } from './kv-cache-utilization-scorer.js'
@@ -59,6 +60,7 @@ export const builtinRegistry = new PluginRegistry()
   .register(randomPicker)
   .register(weightedRandomPicker)
   .register(prefillHeaderHandler)
+  .register(disaggHeadersHandler)
   .register(utilizationDetector)
   .register(metricsDataSource)
   .register(coreMetricsExtractor)

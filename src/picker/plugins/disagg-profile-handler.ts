@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { PickerError } from '../endpoint-picker.js'
 import type { PluginDefinition } from '../framework/registry.js'
 import { isPdDecider, type PreRequest, type ProfileHandler, type ProfileRunResult } from '../framework/types.js'
-import { ENCODERS_HEADER, PREFILLER_HEADER } from './pd-headers.js'
+import { disaggHeadersHandler } from './disagg-headers-handler.js'
 
 const parameters = z.strictObject({
   profiles: z
@@ -32,7 +32,9 @@ export const disaggProfileHandler: PluginDefinition<Params> = {
     }),
   check: (p, { profileNames }) =>
     profileNames.includes(p.profiles.decode) ? [] : [{ path: 'profiles.decode', message: `no scheduling profile named ${JSON.stringify(p.profiles.decode)}` }],
-  create: (name, p, ctx): ProfileHandler & PreRequest => ({
+  create: (name, p, ctx): ProfileHandler & PreRequest => {
+    const headers = disaggHeadersHandler.create(name, { prefillProfile: p.profiles.prefill, encodeProfile: p.profiles.encode }, ctx) as PreRequest
+    return {
     type: 'disagg-profile-handler',
     name,
     pickProfiles: (cycle, request, profiles, results) => {
@@ -53,13 +55,7 @@ export const disaggProfileHandler: PluginDefinition<Params> = {
       const profileResults = new Map<string, ProfileRunResult | undefined>([...results].filter(([, run]) => run !== undefined))
       return { primaryProfile: p.profiles.decode, profileResults }
     },
-    preRequest: (_cycle, _request, result, mutations) => {
-      mutations.removeHeaders.add(PREFILLER_HEADER)
-      mutations.removeHeaders.add(ENCODERS_HEADER)
-      const prefill = result.profileResults.get(p.profiles.prefill)?.targets[0]
-      if (prefill) mutations.headers[PREFILLER_HEADER] = prefill.ref.address
-      const encoders = result.profileResults.get(p.profiles.encode)?.targets
-      if (encoders?.length) mutations.headers[ENCODERS_HEADER] = encoders.map((e) => e.ref.address).join(',')
-    },
-  }),
+    preRequest: headers.preRequest,
+  }
+  },
 }

@@ -61,7 +61,7 @@ function prefillNeeded(p: Params, ctx: PluginContext, cycle: CycleState, request
   const threshold = p.threshold ?? 0
   if (threshold === 0) return true
   const info = readPrefixMatch(cycle, p.prefixPluginName) ?? readPrefixMatch(cycle)
-  const length = request.prompt.length
+  const length = request.promptLength
   if (!info || length === 0) return true
   // v0.3 subtracted one hit for the model-name block; our chain is seeded with the model instead, so every hit is prompt.
   const hit = info.matchedBlocks.get(decode.ref.id) ?? 0

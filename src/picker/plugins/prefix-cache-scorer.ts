@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { ApproxPrefixIndexer, readPrefixMatch, resolveIndexerParams } from '../datalayer/approx-prefix-indexer.js'
 import type { PluginDefinition } from '../framework/registry.js'
-import type { DataProducer, PreRequest, Scorer } from '../framework/types.js'
+import type { DataProducer, PreRequest, PromptReader, Scorer } from '../framework/types.js'
 import { createPrefixProducer } from './approx-prefix-cache-producer.js'
 import { prefixIndexerParameters } from './prefix-params.js'
 
@@ -26,7 +26,7 @@ export const prefixCacheScorer: PluginDefinition<Params> = {
   kinds: ['scorer', 'data-producer', 'pre-request'],
   references: (p) =>
     p.prefixMatchInfoProducerName ? [{ path: 'prefixMatchInfoProducerName', name: p.prefixMatchInfoProducerName, kind: 'data-producer' }] : [],
-  create: (name, p, ctx): Scorer & DataProducer & PreRequest & { endpointRemoved(id: string): void; prefixIndexSize(): number } => {
+  create: (name, p, ctx): Scorer & DataProducer & PreRequest & PromptReader & { endpointRemoved(id: string): void; prefixIndexSize(): number } => {
     const own = createPrefixProducer('prefix-cache-scorer', name, new ApproxPrefixIndexer(resolveIndexerParams(p)))
     let source: string | undefined | null = null // null: not resolved yet
     const producerName = () => {
@@ -46,6 +46,7 @@ export const prefixCacheScorer: PluginDefinition<Params> = {
       },
       endpointRemoved: (id) => own.endpointRemoved(id),
       prefixIndexSize: () => own.indexer.index.size(),
+      maxPromptChars: () => (producerName() === undefined ? own.maxPromptChars() : 0),
       score: (cycle, _request, endpoints) => {
         const info = readPrefixMatch(cycle, producerName() ?? name)
         const w = p.matchLengthWeight

@@ -74,7 +74,19 @@ export class EnvoyStream {
   }
 }
 
-export function openEnvoyStream(target: string, tls?: ExtProcClientTls): { stream: () => EnvoyStream; client: ExtProcClient } {
+/** A client and a stream factory; `close()` cancels every stream still open and closes the channel. */
+export function openEnvoyStream(target: string, tls?: ExtProcClientTls): { stream: () => EnvoyStream; close: () => void } {
   const client = createExtProcClient(target, tls)
-  return { client, stream: () => new EnvoyStream(client) }
+  const streams: EnvoyStream[] = []
+  return {
+    stream: () => {
+      const stream = new EnvoyStream(client)
+      streams.push(stream)
+      return stream
+    },
+    close: () => {
+      for (const stream of streams) stream.call.cancel()
+      client.close()
+    },
+  }
 }

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { RunState } from '../src/cli/state-file.js'
+import type { StackStatus } from '../src/runtime/stack-status.js'
+
+const BIN = fileURLToPath(new URL('../bin/maitred.js', import.meta.url))
+
+/** A `maitred up` child process for benchmarks: its own process, so the load generator does not share its CPU. */
+export interface StackUnderTest {
+  child: ChildProcess
+  state: RunState
+  status(): Promise<StackStatus>
+  stop(): Promise<void>
+}
+
+export async function startStackUnderTest(stackYaml: string, extraArgs: string[] = []): Promise<StackUnderTest> {
+  const dir = await mkdtemp(join(tmpdir(), 'maitred-bench-'))
+  await writeFile(join(dir, 'stack.yaml'), stackYaml)
+  const child = spawn(
+    process.execPath,
+    [BIN, 'up', '-f', join(dir, 'stack.yaml'), '--ephemeral-ports', '--bind', '127.0.0.1', '--admin-port', '0', '--state-dir', dir, '--access-log', join(dir, 'access.log'), ...extraArgs],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
+  let state: RunState | undefined
+  for (let i = 0; i < 600 && !state; i++) {
+    if (child.exitCode !== null) throw new Error(`maitred up exited with ${child.exitCode}`)
+    state = await readFile(join(dir, 'run.json'), 'utf8').then((t) => JSON.parse(t) as RunState, () => undefined)
+    if (!state) await new Promise((r) => setTimeout(r, 100))
+  }
+  if (!state) throw new Error('maitred up did not become ready')
+  const admin = state.admin
+  return {
+    child,
+    state,
+    status: async () => (await (await fetch(`${admin}/api/v1/status`)).json()) as StackStatus,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,159 @@
+import fs from 'node:fs/promises'
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { Registry } from 'prom-client'
+import { parse as parseYaml } from 'yaml'
+import type { EndpointRef } from '../picker/endpoint.js'
+import type { EndpointPicker } from '../picker/endpoint-picker.js'
+import { startExtProcServer } from '../picker/extproc/start-extproc-server.js'
+
+// `maitred picker`: the endpoint picker as its own process, served to Envoy/Istio over ext_proc — GIE's standalone mode
+// (a fixed endpoint list instead of an InferencePool watch). Flags keep the EPP's names and defaults.
+
+export interface PickerCommandDeps {
+  /** Builds the picker from a parsed EndpointPickerConfig (undefined: the built-in default) over the given endpoints. */
+  createPicker: (config: unknown, endpoints: EndpointRef[], context: { registry: Registry }) => EndpointPicker
+  /** Stops the command (tests); otherwise SIGINT/SIGTERM do. */
+  shutdownSignal?: AbortSignal
+  /** Status lines; stdout by default. */
+  log?: (line: string) => void
+}
+
+interface PickerFlags {
+  configFile?: string
+  configText?: string
+  endpoints: EndpointRef[]
+  grpcPort: number
+  grpcHealthPort: number
+  metricsPort: number
+  host: string
+  secureServing: boolean
+  certPath?: string
+  bodyMode: 'FULL_DUPLEX_STREAMED' | 'BUFFERED'
+  disableEndpointSubsetFilter?: boolean
+  drainTimeout: number
+}
+
+const port = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('not a port number (0-65535)')
+  return n
+}
+
+/** Go-style boolean flag: `--secure-serving`, `--secure-serving=false`, `--secure-serving true`. */
+const boolean = (value: string): boolean => {
+  if (['true', '1', 'yes'].includes(value.toLowerCase())) return true
+  if (['false', '0', 'no'].includes(value.toLowerCase())) return false
+  throw new InvalidArgumentError('expected true or false')
+}
+
+const milliseconds = (value: string): number => {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim())
+  if (!match) throw new InvalidArgumentError('expected a duration such as 500ms, 30s or 2m')
+  const scale = { ms: 1, s: 1_000, m: 60_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm']
+  return Number(match[1]) * scale
+}
+
+/** `host:port,host:port,[::1]:port` → EndpointRefs named after their address (there are no pods to name them after). */
+export function parseEndpointList(value: string): EndpointRef[] {
+  const endpoints = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((address) => {
+      const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d+)$/.exec(address)
+      if (!match || Number(match[2]) < 1 || Number(match[2]) > 65_535) throw new InvalidArgumentError(`"${address}" is not host:port`)
+      const name = address.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-|-$/g, '')
+      return { id: `default/${name}`, name, namespace: 'default', address, url: `http://${address}`, labels: {} }
+    })
+  if (endpoints.length === 0) throw new InvalidArgumentError('at least one host:port is needed')
+  return endpoints
+}
+
+export function registerPickerCommand(program: Command, deps: PickerCommandDeps): void {
+  program
+    .command('picker')
+    .description('run the endpoint picker standalone as an Envoy ext_proc server (GIE standalone mode)')
+    .addOption(new Option('--config-file <file>', 'EndpointPickerConfig YAML file').conflicts('configText'))
+    .addOption(new Option('--config-text <yaml>', 'EndpointPickerConfig YAML text'))
+    .requiredOption('--endpoints <list>', 'model servers as host:port,host:port,…', parseEndpointList)
+    .option('--grpc-port <port>', 'ext_proc gRPC port', port, 9002)
+    .option('--grpc-health-port <port>', 'gRPC health port (liveness, readiness, ext_proc service)', port, 9003)
+    .option('--metrics-port <port>', 'Prometheus /metrics port', port, 9090)
+    .option('--host <address>', 'listen address (0.0.0.0 in a pod)', '127.0.0.1')
+    .option('--secure-serving [bool]', 'serve ext_proc over TLS (GIE default: true)', boolean, true)
+    .option('--cert-path <dir>', 'directory with tls.crt and tls.key; a self-signed certificate is generated when absent')
+    .addOption(
+      new Option('--body-mode <mode>', 'body mode assumed when Envoy does not send protocol_config')
+        .choices(['FULL_DUPLEX_STREAMED', 'BUFFERED'])
+        .default('FULL_DUPLEX_STREAMED'),
+    )
+    .option('--disable-endpoint-subset-filter', 'ignore the proxy’s envoy.lb.subset_hint')
+    .option('--drain-timeout <duration>', 'how long shutdown lets in-flight requests finish', milliseconds, 5_000)
+    .action(async (flags: PickerFlags) => {
+      await runPicker(flags, deps)
+    })
+}
+
+async function runPicker(flags: PickerFlags, deps: PickerCommandDeps): Promise<void> {
+  const log = deps.log ?? ((line: string) => process.stdout.write(`${line}\n`))
+  const config = await readConfig(flags)
+  const registry = new Registry()
+  const picker = deps.createPicker(config, flags.endpoints, { registry })
+  let server
+  try {
+    server = await startExtProcServer({
+      picker,
+      grpcPort: flags.grpcPort,
+      healthPort: flags.grpcHealthPort,
+      metricsPort: flags.metricsPort,
+      host: flags.host,
+      secureServing: flags.secureServing,
+      certPath: flags.certPath,
+      bodyMode: flags.bodyMode,
+      registry,
+      disableEndpointSubsetFilter: flags.disableEndpointSubsetFilter,
+      drainTimeoutMs: flags.drainTimeout,
+      onError: (error) => process.stderr.write(`maitred picker: ${error instanceof Error ? error.message : String(error)}\n`),
+    })
+  } catch (error) {
+    await picker.close()
+    throw error
+  }
+  const tls = flags.secureServing ? (flags.certPath ? `tls from ${flags.certPath}` : 'tls, self-signed') : 'plaintext'
+  log(`endpoint picker: ext_proc on ${flags.host}:${server.grpcPort} (${tls}, ${flags.bodyMode}), health on ${flags.host}:${server.healthPort}, metrics on http://${flags.host}:${server.metricsPort}/metrics`)
+  log(`endpoints: ${flags.endpoints.map((endpoint) => endpoint.address).join(', ')}`)
+
+  await untilShutdown(deps.shutdownSignal)
+  log('endpoint picker: shutting down')
+  await server.close()
+  await picker.close()
+}
+
+async function readConfig(flags: PickerFlags): Promise<unknown> {
+  const [source, text] = flags.configFile
+    ? [flags.configFile, await fs.readFile(flags.configFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`--config-file ${flags.configFile}: ${error.code ?? error.message}`)
+      })]
+    : ['--config-text', flags.configText]
+  if (text === undefined) return undefined
+  try {
+    return parseYaml(text)
+  } catch (error) {
+    throw new Error(`${source}: not valid YAML: ${(error as Error).message}`)
+  }
+}
+
+function untilShutdown(signal: AbortSignal | undefined): Promise<void> {
+  if (signal) {
+    return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+  }
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}

@@ -1,0 +1,43 @@
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { toOptions } from './sim.js'
+
+const BIN = fileURLToPath(new URL('../../bin/maitred.js', import.meta.url))
+
+describe('maitred sim', () => {
+  it('merges --options-json with explicit flags, flags winning', () => {
+    expect(
+      toOptions({ optionsJson: { maxNumSeqs: 4, role: 'prefill', port: 0 }, role: 'decode', enablePrefixCaching: false, kvCacheSize: 100 }),
+    ).toEqual({ maxNumSeqs: 4, role: 'decode', port: 0, enablePrefixCaching: false, numGpuBlocks: 100 })
+  })
+
+  it('runs as a child process: reports ready over IPC, serves, and exits 0 on SIGTERM', async () => {
+    const child = fork(BIN, ['sim', '--options-json', '{"maxNumSeqs":4,"port":0}', '--time-scale', '10', '--served-model-name', 'a', 'b'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    })
+    let stdout = ''
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+    const ready = await new Promise<{ type: string; port: number; url: string }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { type: string; port: number; url: string }))
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)))
+    })
+    expect(ready.type).toBe('ready')
+    expect(ready.url).toBe(`http://127.0.0.1:${ready.port}`)
+    const models = (await (await fetch(`${ready.url}/v1/models`)).json()) as { data: { id: string }[] }
+    expect(models.data.map((m) => m.id)).toEqual(['a', 'b'])
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(stdout).toContain(ready.url)
+  })
+
+  it('refuses bad options with the field path', async () => {
+    const child = fork(BIN, ['sim', '--port', '0', '--max-num-seqs', '0'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    let stderr = ''
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(code).not.toBe(0)
+    expect(stderr).toContain('maxNumSeqs')
+  })
+})

@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { EndpointRef } from '../endpoint.js'
+import { EndpointStore } from './endpoint-store.js'
+
+/** A tiny model-server stand-in on 127.0.0.1 whose /metrics text and status the test controls. */
+async function metricsServer(state: { status: number; waiting: number }): Promise<{ server: Server; ref: EndpointRef; hits: () => number }> {
+  let hits = 0
+  const server = createServer((req, res) => {
+    hits++
+    if (req.url !== '/metrics') return res.writeHead(404).end()
+    res.writeHead(state.status, { 'content-type': 'text/plain; version=0.0.4' })
+    res.end(`# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name="m"} ${state.waiting}\nvllm:num_requests_running{model_name="m"} 1\nvllm:kv_cache_usage_perc{model_name="m"} 0.5\n`)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { server, hits: () => hits, ref: { id: `ns/pod-${port}`, name: `pod-${port}`, namespace: 'ns', address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, labels: {} } }
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe('EndpointStore', () => {
+  const cleanups: (() => unknown)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c()
+  })
+  const store = (errors: string[] = []) => {
+    const s = new EndpointStore({ intervalMs: 20, path: '/metrics', timeoutMs: 500, engineConfigs: [], fetch: globalThis.fetch, now: Date.now, onPollError: (_e, err) => errors.push(err) })
+    cleanups.push(() => s.close())
+    return s
+  }
+  const serve = async (state: { status: number; waiting: number }) => {
+    const m = await metricsServer(state)
+    cleanups.push(() => new Promise((r) => m.server.close(r)))
+    return m
+  }
+
+  it('scrapes on an interval and tracks the latest values', async () => {
+    const state = { status: 200, waiting: 2 }
+    const { ref } = await serve(state)
+    const s = store()
+    s.setEndpoints([ref])
+    await s.firstScrapes(2000)
+    expect(s.states()[0]).toMatchObject({ healthy: true, metrics: { waitingQueueSize: 2, runningRequestsSize: 1, kvCacheUsagePercent: 0.5 } })
+    state.waiting = 9
+    await until(() => s.states()[0]!.metrics?.waitingQueueSize === 9)
+  })
+
+  it('marks an endpoint unhealthy while scrapes fail and brings it back', async () => {
+    const state = { status: 200, waiting: 0 }
+    const { ref } = await serve(state)
+    const errors: string[] = []
+    const s = store(errors)
+    s.setEndpoints([ref])
+    await s.firstScrapes(2000)
+    state.status = 500
+    await until(() => !s.states()[0]!.healthy)
+    expect(s.states()[0]!.lastError).toContain('HTTP 500')
+    expect(errors.length).toBeGreaterThan(0)
+    state.status = 200
+    await until(() => s.states()[0]!.healthy)
+    expect(s.states()[0]!.lastError).toBeUndefined()
+  })
+
+  it('reports a connection refused endpoint as unhealthy without waiting for the timeout', async () => {
+    const { ref, server } = await serve({ status: 200, waiting: 0 })
+    await new Promise((r) => server.close(r))
+    const s = store()
+    s.setEndpoints([ref])
+    await s.firstScrapes(2000)
+    expect(s.states()[0]).toMatchObject({ healthy: false, lastError: 'ECONNREFUSED' })
+  })
+
+  it('stops polling removed endpoints and on close', async () => {
+    const a = await serve({ status: 200, waiting: 0 })
+    const b = await serve({ status: 200, waiting: 0 })
+    const s = store()
+    s.setEndpoints([a.ref, b.ref])
+    await s.firstScrapes(2000)
+    expect(s.setEndpoints([b.ref])).toEqual([a.ref.id])
+    await new Promise((r) => setTimeout(r, 50))
+    const hitsA = a.hits()
+    await new Promise((r) => setTimeout(r, 100))
+    expect(a.hits()).toBe(hitsA)
+    expect(s.states().map((x) => x.endpoint.id)).toEqual([b.ref.id])
+    s.close()
+    await new Promise((r) => setTimeout(r, 50))
+    const hitsB = b.hits()
+    await new Promise((r) => setTimeout(r, 100))
+    expect(b.hits()).toBe(hitsB)
+  })
+})
