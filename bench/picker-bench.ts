@@ -7,6 +7,7 @@
 import { createInProcessPicker } from '../src/picker/in-process-picker.js'
 import { PrefixIndex } from '../src/picker/datalayer/prefix-index.js'
 import type { EndpointRef } from '../src/picker/endpoint.js'
+import { availableParallelism, loadavg } from 'node:os'
 
 const ENDPOINTS = [8, 64, 512]
 const PROMPT_TOKENS = [1_000, 8_000, 32_000]
@@ -39,11 +40,13 @@ const cannedFetch: typeof fetch = async (input) => {
 function bodyMaker(tokens: number): (i: number) => Record<string, unknown> {
   const chars = tokens * 4
   const systems = Array.from({ length: GROUPS }, (_, g) => `Group ${g} policy. `.padEnd(32, '.').repeat(Math.ceil((chars * 0.8) / 32)).slice(0, chars * 0.8))
+  // A pool of question bodies keeps the bench's own garbage small, so the GC pauses timed are the picker's.
+  const questions = Array.from({ length: 97 }, (_, q) => String.fromCharCode(97 + (q % 26)).repeat(chars * 0.2))
   return (i) => ({
     model: 'm',
     messages: [
       { role: 'system', content: systems[i % GROUPS] },
-      { role: 'user', content: `Question ${i}: `.padEnd(chars * 0.2, String.fromCharCode(97 + (i % 26))) },
+      { role: 'user', content: `Question ${i}: ${questions[i % questions.length]}` },
     ],
   })
 }
@@ -54,18 +57,24 @@ async function latency(endpoints: number, tokens: number) {
   const picker = createInProcessPicker({ config: undefined, poolName: 'bench', scrapeIntervalMs: 3_600_000, fetch: cannedFetch })
   picker.setEndpoints(refs(endpoints))
   const body = bodyMaker(tokens)
-  const times: number[] = []
+  const wall: number[] = []
+  const cpu: number[] = []
   for (let i = 0; i < WARMUP + PICKS; i++) {
     const request = { requestId: `r${i}`, path: '/v1/chat/completions', headers: {}, body: body(i) }
+    const cpuStart = process.cpuUsage()
     const start = performance.now()
     const d = await picker.pick(request)
     const ms = performance.now() - start
+    const used = process.cpuUsage(cpuStart)
     picker.complete({ requestId: `r${i}`, endpoint: d.endpoint, status: 200 })
-    if (i >= WARMUP) times.push(ms)
+    if (i < WARMUP) continue
+    wall.push(ms)
+    cpu.push((used.user + used.system) / 1000)
   }
   await picker.close()
-  times.sort((a, b) => a - b)
-  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) }
+  wall.sort((a, b) => a - b)
+  cpu.sort((a, b) => a - b)
+  return { p50: quantile(wall, 0.5), p99: quantile(wall, 0.99), cpuP50: quantile(cpu, 0.5), cpuP99: quantile(cpu, 0.99) }
 }
 
 function heapMB(): number {
@@ -92,11 +101,14 @@ function indexMemory(endpoints: number, capacityPerEndpoint: number, blocks: num
 async function main() {
   if (!globalThis.gc) console.error('note: run with --expose-gc (npm run bench:picker does) for exact memory numbers')
   console.log(`decision latency, default config, ${PICKS} picks after ${WARMUP} warm-up, ${GROUPS} shared-prefix groups`)
-  console.log('endpoints  prompt_tokens  p50_ms  p99_ms')
+  // Wall time includes time the OS gave to other processes; CPU time (process.cpuUsage, all threads) does not.
+  console.log(`load average: ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores`)
+  console.log('endpoints  prompt_tokens  p50_ms  p99_ms  cpu_p50_ms  cpu_p99_ms')
   for (const n of ENDPOINTS) {
     for (const t of PROMPT_TOKENS) {
-      const { p50, p99 } = await latency(n, t)
-      console.log(`${String(n).padStart(9)}  ${String(t).padStart(13)}  ${p50.toFixed(3).padStart(6)}  ${p99.toFixed(3).padStart(6)}`)
+      const r = await latency(n, t)
+      const cells = [r.p50, r.p99, r.cpuP50, r.cpuP99].map((x, i) => x.toFixed(3).padStart(i < 2 ? 6 : 10))
+      console.log(`${String(n).padStart(9)}  ${String(t).padStart(13)}  ${cells.join('  ')}`)
     }
   }
   console.log('\nprefix index memory after 1M distinct blocks')

@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { registerApplyCommand } from './apply.js'
 import { registerGetCommand } from './get.js'
 import { registerSimCommand } from './sim.js'
 import { registerUpCommand } from './up.js'
@@ -11,6 +12,7 @@ const program = new Command()
 
 registerUpCommand(program)
 registerValidateCommand(program)
+registerApplyCommand(program)
 registerGetCommand(program)
 registerSimCommand(program)
 

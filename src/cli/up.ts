@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { watch } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import type { Command } from 'commander'
 import type { StackRuntime } from '../runtime/stack-runtime.js'
 import { DEFAULT_STACK_FILE } from './load-config.js'
@@ -13,20 +15,24 @@ interface UpOptions {
   accessLog: string
   stateDir?: string
   timeScale?: string
+  watch?: boolean
+  drainTimeout: string
 }
 
 export function registerUpCommand(program: Command): void {
   program
     .command('up')
-    .description('run a stack: gateways, routes, pickers and model servers (default: the seeds\' cluster with simulated GPUs)')
+    .description("run a stack: gateways, routes, pickers and model servers (default: the seeds' cluster with simulated GPUs)")
     .option('-f, --file <FILE_OR_DIR...>', 'stack YAML files or directories (multi-document)')
     .option('--print-config', 'print the embedded default stack YAML and exit')
-    .option('--admin-port <PORT>', 'admin API port on 127.0.0.1 (maitred get reads it)', '9901')
+    .option('--admin-port <PORT>', 'admin API port on 127.0.0.1 (maitred get/apply use it)', '9901')
     .option('--bind <HOST>', 'interface for gateway listeners', '0.0.0.0')
     .option('--ephemeral-ports', 'let the OS choose every listener port (tests, several stacks on one machine)')
     .option('--access-log <DEST>', 'access log: - (stdout), a file path, or off', '-')
-    .option('--state-dir <DIR>', 'where the running stack records its admin address (default $MAITRED_STATE_DIR or ~/.maitred)')
+    .option('--state-dir <DIR>', 'run state and the local CA (default $MAITRED_STATE_DIR or ~/.maitred)')
     .option('--time-scale <N>', 'run simulated model servers N times faster than real time')
+    .option('--watch', 'reload the -f files when they change (invalid changes are refused; the running config keeps serving)')
+    .option('--drain-timeout <SECONDS>', 'on SIGTERM, how long in-flight requests and streams may take to finish', '30')
     .action(async (opts: UpOptions) => {
       if (opts.printConfig) {
         process.stdout.write(await readFile(DEFAULT_STACK_FILE, 'utf8'))
@@ -41,10 +47,13 @@ export function registerUpCommand(program: Command): void {
       ])
       const stack = deriveStack(await loadStackOrDefault(opts.file))
       const log = (line: string) => process.stderr.write(`maitred: ${line}\n`)
+      const dir = stateDir(opts.stateDir)
       const runtime = await StackRuntime.start(stack, {
         bindHost: opts.bind,
         accessLog: opts.accessLog,
         log,
+        stateDir: dir,
+        drainMs: Number(opts.drainTimeout) * 1000,
         ...(opts.ephemeralPorts ? { listenerPort: () => 0 } : {}),
         ...(opts.timeScale ? { simulatorOverrides: { timeScale: Number(opts.timeScale) } } : {}),
       })
@@ -52,23 +61,33 @@ export function registerUpCommand(program: Command): void {
         await runtime.close()
         throw new Error(`admin API port ${opts.adminPort}: ${err.message} (is another maitred up running? use --admin-port)`)
       })
-      const dir = stateDir(opts.stateDir)
-      await writeRunState(dir, {
-        pid: process.pid,
-        admin: admin.url,
-        startedAt: new Date().toISOString(),
-        gateways: stack.gateways.map((g) => ({
-          name: g.metadata.name,
-          namespace: g.metadata.namespace,
-          urls: runtime.listeners.filter((l) => l.gateway === g).map((l) => l.url),
-        })),
-      })
+      const recordState = () =>
+        writeRunState(dir, {
+          pid: process.pid,
+          admin: admin.url,
+          startedAt: new Date().toISOString(),
+          gateways: runtime.stack.gateways.map((g) => ({
+            name: g.metadata.name,
+            namespace: g.metadata.namespace,
+            urls: runtime.listeners.filter((l) => l.gateway.metadata.name === g.metadata.name && l.gateway.metadata.namespace === g.metadata.namespace).map((l) => l.url),
+          })),
+        })
+      await recordState()
       printReady(runtime, admin.url)
+      if (opts.watch && opts.file?.length) watchFiles(opts.file, async () => {
+        try {
+          await runtime.apply(deriveStack(await loadStackOrDefault(opts.file)))
+          await recordState()
+          log('configuration reloaded')
+        } catch (err) {
+          log(`configuration refused, the running one keeps serving:\n${(err as Error).message}`)
+        }
+      })
       let stopping = false
       const stop = async (signal: string) => {
         if (stopping) return
         stopping = true
-        log(`${signal}: draining and stopping`)
+        log(`${signal}: no longer accepting; draining ${runtime.inFlight} in-flight requests (up to ${opts.drainTimeout}s)`)
         await admin.close()
         await runtime.close()
         await removeRunState(dir)
@@ -79,15 +98,28 @@ export function registerUpCommand(program: Command): void {
     })
 }
 
+/** Watches stack files (or directories) and calls `onChange` once per burst of changes. */
+function watchFiles(paths: readonly string[], onChange: () => Promise<void>): void {
+  let timer: NodeJS.Timeout | undefined
+  let running = Promise.resolve()
+  for (const p of paths)
+    void stat(p).then((s) => {
+      const target = s.isDirectory() ? p : dirname(p)
+      watch(target, () => {
+        clearTimeout(timer)
+        timer = setTimeout(() => (running = running.then(onChange)), 300)
+      })
+    })
+}
+
 function printReady(rt: StackRuntime, adminUrl: string): void {
   const out: string[] = ['maitred: stack ready']
   for (const [id, sim] of rt.simulators) out.push(`  ModelServer ${id.padEnd(44)} ${sim.url}  (simulated, pid ${sim.pid})`)
   for (const ms of rt.stack.modelServers.filter((m) => m.spec.external))
     out.push(`  ModelServer ${`${ms.metadata.namespace}/${ms.metadata.name}`.padEnd(44)} ${ms.spec.external!.url}  (external)`)
-  for (const p of rt.pickers.values())
-    out.push(`  Picker      ${p.key.padEnd(44)} pool ${p.deployment.poolName} (config: ${p.deployment.configSource})`)
+  for (const p of rt.pickers.values()) out.push(`  Picker      ${p.key.padEnd(44)} pool ${p.deployment.poolName} (config: ${p.deployment.configSource})`)
   for (const l of rt.listeners)
-    out.push(`  Gateway     ${`${l.gateway.metadata.namespace}/${l.gateway.metadata.name}`.padEnd(44)} ${l.url}  (listener ${l.listener.name})`)
+    out.push(`  Gateway     ${`${l.gateway.metadata.namespace}/${l.gateway.metadata.name}`.padEnd(44)} ${l.url}  (listener ${l.listener.name}${l.certificate ? `; certificate: ${l.certificate.source}` : ''})`)
   out.push(`  Admin       ${adminUrl}  (maitred get gateways|routes|pools|endpoints; /metrics)`)
   const first = rt.listeners[0]
   const route = rt.stack.routes[0]

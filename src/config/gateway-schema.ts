@@ -34,7 +34,8 @@ const listener = z.strictObject({
     .optional(),
 })
 
-export const gatewaySchema = z.strictObject({
+export const gatewaySchema = z
+  .strictObject({
   apiVersion: z.literal('gateway.networking.k8s.io/v1'),
   kind: z.literal('Gateway'),
   metadata: objectMeta,
@@ -48,5 +49,20 @@ export const gatewaySchema = z.strictObject({
       .optional(),
   }),
 })
+  .superRefine((gw, ctx) => {
+    const names = new Set<string>()
+    const protocolOfPort = new Map<number, string>()
+    gw.spec.listeners.forEach((l, i) => {
+      const at = ['spec', 'listeners', i]
+      if (names.has(l.name)) ctx.addIssue({ code: 'custom', path: [...at, 'name'], message: `listener name ${l.name} is used twice` })
+      names.add(l.name)
+      if (l.protocol === 'HTTPS' && !l.tls) ctx.addIssue({ code: 'custom', path: [...at, 'tls'], message: 'HTTPS listeners need tls (certificateRefs or options)' })
+      if (l.protocol === 'HTTP' && l.tls) ctx.addIssue({ code: 'custom', path: [...at, 'tls'], message: 'HTTP listeners take no tls' })
+      const other = protocolOfPort.get(l.port)
+      if (other && other !== l.protocol)
+        ctx.addIssue({ code: 'custom', path: [...at, 'protocol'], message: `port ${l.port} is already ${other} (ProtocolConflict)` })
+      protocolOfPort.set(l.port, l.protocol)
+    })
+  })
 export type Gateway = z.output<typeof gatewaySchema>
 export type GatewayListener = Gateway['spec']['listeners'][number]

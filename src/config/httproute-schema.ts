@@ -74,6 +74,14 @@ const rule = z.strictObject({
   filters: z.array(httpRouteFilter).max(16).optional(),
   backendRefs: z.array(backendRef).max(16).optional(),
   timeouts: z.strictObject({ request: gatewayDuration.optional(), backendRequest: gatewayDuration.optional() }).optional(),
+  /** Gateway API (experimental) HTTPRouteRetry: `attempts` retries on `codes`, never after the first response byte. */
+  retry: z
+    .strictObject({
+      codes: z.array(z.number().int().min(400).max(599)).optional(),
+      attempts: z.number().int().min(0).optional(),
+      backoff: gatewayDuration.optional(),
+    })
+    .optional(),
 })
 export type HTTPRouteRule = z.output<typeof rule>
 

@@ -1,23 +1,11 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { LineCounter, parse as parseYaml, parseAllDocuments, type Document } from 'yaml'
 import { loadEndpointPickerConfig } from '../picker/framework/config-loader.js'
+import { expandConfigPaths } from './config-paths.js'
 import { ConfigLoadError, formatPath, type ConfigError } from './config-error.js'
 import { endpointPickerConfigEnvelope } from './endpoint-picker-config-schema.js'
 import type { LLMInferenceService } from './llminferenceservice-schema.js'
 import { KNOWN_KINDS, RESOURCE_SCHEMAS, resourceId, type Resource } from './resource.js'
-
-/** Expands files and directories (their *.yaml / *.yml files, sorted, not recursive) into file paths. */
-export async function expandConfigPaths(paths: readonly string[]): Promise<string[]> {
-  const files: string[] = []
-  for (const p of paths) {
-    if ((await stat(p)).isDirectory()) {
-      const names = (await readdir(p)).filter((n) => /\.ya?ml$/.test(n)).sort()
-      files.push(...names.map((n) => join(p, n)))
-    } else files.push(p)
-  }
-  return files
-}
 
 /** Loads every resource from files or directories; throws ConfigLoadError listing every problem. */
 export async function loadStackFiles(paths: readonly string[]): Promise<Resource[]> {
@@ -28,7 +16,7 @@ export async function loadStackFiles(paths: readonly string[]): Promise<Resource
     resources.push(...parsed.resources)
     errors.push(...parsed.errors)
   }
-  errors.push(...duplicateErrors(resources))
+  errors.push(...checkDuplicates(resources))
   if (errors.length > 0) throw new ConfigLoadError(errors)
   return resources
 }
@@ -126,7 +114,8 @@ function nodeOffset(doc: Document, path: PropertyKey[]): number | undefined {
   return undefined
 }
 
-function duplicateErrors(resources: readonly Resource[]): ConfigError[] {
+/** Each `Kind/namespace/name` may be declared once across all files. */
+export function checkDuplicates(resources: readonly Resource[]): ConfigError[] {
   const seen = new Set<string>()
   const errors: ConfigError[] = []
   for (const r of resources) {

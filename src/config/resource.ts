@@ -5,9 +5,20 @@ import { httpRouteSchema, type HTTPRoute } from './httproute-schema.js'
 import { inferencePoolSchema, type InferencePool } from './inferencepool-schema.js'
 import { llmInferenceServiceSchema, type LLMInferenceService } from './llminferenceservice-schema.js'
 import { modelServerSchema, type ModelServer } from './model-server-schema.js'
+import { namespaceSchema, type Namespace } from './namespace-schema.js'
+import { secretSchema, type Secret } from './secret-schema.js'
 import { serviceSchema, type Service } from './service-schema.js'
 
-export type Resource = Gateway | HTTPRoute | InferencePool | Service | ModelServer | LLMInferenceService | EndpointPickerConfigResource
+export type Resource =
+  | Gateway
+  | HTTPRoute
+  | InferencePool
+  | Service
+  | ModelServer
+  | LLMInferenceService
+  | EndpointPickerConfigResource
+  | Secret
+  | Namespace
 export type ResourceKind = Resource['kind']
 
 /** Schema per kind (EndpointPickerConfig is validated by the picker's loader, see load-stack.ts). */
@@ -18,6 +29,8 @@ export const RESOURCE_SCHEMAS: Record<Exclude<ResourceKind, 'EndpointPickerConfi
   Service: serviceSchema,
   ModelServer: modelServerSchema,
   LLMInferenceService: llmInferenceServiceSchema,
+  Secret: secretSchema,
+  Namespace: namespaceSchema,
 }
 
 export const KNOWN_KINDS: readonly ResourceKind[] = [...Object.keys(RESOURCE_SCHEMAS), 'EndpointPickerConfig'] as ResourceKind[]

@@ -52,7 +52,7 @@ describe('deriveStack: the seeds\' cluster from one LLMInferenceService', () => 
   it('accepts the route on the default gateway with every ref resolved', () => {
     const [parent] = routeStatus(stack.routes[0]!, stack)
     expect(parent!.conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['Accepted=True', 'ResolvedRefs=True'])
-    expect(parent!.listeners).toEqual(['http'])
+    expect(parent!.listeners).toEqual(['http', 'https'])
   })
 })
 

@@ -19,6 +19,8 @@ export function deriveStack(declared: readonly Resource[]): Stack {
     services: ofKind(declared, 'Service'),
     modelServers: ofKind(declared, 'ModelServer'),
     llmInferenceServices: ofKind(declared, 'LLMInferenceService'),
+    secrets: ofKind(declared, 'Secret'),
+    namespaces: ofKind(declared, 'Namespace'),
     ownerOf: {},
   }
   const taken = new Set(declared.map(resourceId))

@@ -1,6 +1,7 @@
 import type { GatewayListener } from '../config/gateway-schema.js'
 import type { BackendRef, HTTPRoute } from '../config/httproute-schema.js'
 import { hostnamesIntersect } from './hostname-match.js'
+import { matchesLabels } from './label-selector.js'
 import type { Stack } from './stack.js'
 
 export interface Condition {
@@ -34,7 +35,7 @@ export function routeStatus(route: HTTPRoute, stack: Stack): RouteParentStatus[]
     )
     if (candidates.length === 0)
       return { ...base, listeners: [], conditions: [cond('Accepted', false, 'NoMatchingParent', 'no listener matches sectionName/port'), resolved] }
-    const allowed = candidates.filter((l) => namespaceAllowed(l, gateway.metadata.namespace, route.metadata.namespace))
+    const allowed = candidates.filter((l) => namespaceAllowed(l, gateway.metadata.namespace, route.metadata.namespace, stack))
     if (allowed.length === 0)
       return { ...base, listeners: [], conditions: [cond('Accepted', false, 'NotAllowedByListeners', `listeners do not allow routes from namespace ${route.metadata.namespace}`), resolved] }
     const attached = allowed.filter((l) => (route.spec.hostnames ?? [undefined]).some((h) => hostnamesIntersect(l.hostname, h)))
@@ -44,11 +45,14 @@ export function routeStatus(route: HTTPRoute, stack: Stack): RouteParentStatus[]
   })
 }
 
-function namespaceAllowed(listener: GatewayListener, gatewayNamespace: string, routeNamespace: string): boolean {
-  const from = listener.allowedRoutes?.namespaces?.from ?? 'Same'
+/** allowedRoutes.namespaces: All, Same (the default), or Selector over the labels of declared Namespace objects. */
+function namespaceAllowed(listener: GatewayListener, gatewayNamespace: string, routeNamespace: string, stack: Stack): boolean {
+  const allowed = listener.allowedRoutes?.namespaces
+  const from = allowed?.from ?? 'Same'
   if (from === 'All') return true
   if (from === 'Same') return gatewayNamespace === routeNamespace
-  return false // Selector needs Namespace objects with labels, which a maitred stack does not declare yet.
+  const labels = stack.namespaces.find((n) => n.metadata.name === routeNamespace)?.metadata.labels
+  return matchesLabels(labels, allowed?.selector?.matchLabels ?? {})
 }
 
 /** Why a backendRef does not resolve, or undefined when it does. */

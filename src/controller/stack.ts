@@ -3,6 +3,8 @@ import type { HTTPRoute } from '../config/httproute-schema.js'
 import type { InferencePool } from '../config/inferencepool-schema.js'
 import type { LLMInferenceService } from '../config/llminferenceservice-schema.js'
 import type { ModelServer } from '../config/model-server-schema.js'
+import type { Namespace } from '../config/namespace-schema.js'
+import type { Secret } from '../config/secret-schema.js'
 import type { Service } from '../config/service-schema.js'
 
 /** The endpoint picker deployment for one InferencePool (KServe's `<name>-kserve-router-scheduler`). */
@@ -27,6 +29,8 @@ export interface Stack {
   services: Service[]
   modelServers: ModelServer[]
   llmInferenceServices: LLMInferenceService[]
+  secrets: Secret[]
+  namespaces: Namespace[]
   /** `Kind/ns/name` of each derived object → `Kind/ns/name` of the resource it came from. */
   ownerOf: Record<string, string>
 }

@@ -11,6 +11,8 @@ export interface PoolBackend {
   readonly cluster: string
   readonly picker: EndpointPicker
   readonly failureMode: 'FailOpen' | 'FailClose'
+  /** The pool's members, for FailOpen when the picker is down. */
+  endpoints(): readonly EndpointRef[]
 }
 
 export interface ServiceBackend {

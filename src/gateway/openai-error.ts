@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import type { ClientResponse } from './client-sink.js'
 
 /** OpenAI's error `type` for each HTTP status the gateway produces. */
 export function errorTypeFor(status: number): string {
@@ -15,7 +15,7 @@ export function openAIErrorBody(status: number, message: string, code: string): 
 }
 
 /** Answers with an OpenAI-shaped JSON error, unless headers already went out (then the connection is cut). */
-export function sendOpenAIError(res: ServerResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
+export function sendOpenAIError(res: ClientResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy()
     return

@@ -1,13 +1,12 @@
-import type { IncomingMessage } from 'node:http'
 import { GatewayError } from './openai-error.js'
 
 /** Reads the whole request body (the picker needs it), refusing more than `limitBytes` with 413. */
-export async function readRequestBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+export async function readRequestBody(req: AsyncIterable<Buffer> & { headers: Record<string, string | string[] | undefined> }, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > limitBytes) throw new GatewayError(413, `request body of ${declared} bytes exceeds the limit of ${limitBytes} bytes`, 'request_too_large')
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of req) {
     size += chunk.length
     if (size > limitBytes) throw new GatewayError(413, `request body exceeds the limit of ${limitBytes} bytes`, 'request_too_large')
     chunks.push(chunk)

@@ -1,17 +1,29 @@
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import { durationToMs } from '../config/object-meta.js'
-import { PickerError } from '../picker/endpoint-picker.js'
+import { PickerError, type Decision } from '../picker/endpoint-picker.js'
 import type { EndpointRef } from '../picker/endpoint.js'
 import type { AccessLog, AccessLogRecord } from './access-log.js'
 import { chooseWeighted, type BackendResolver, type PoolBackend, type ResolvedBackend } from './backend.js'
+import type { ClientResponse } from './client-sink.js'
 import { explainHeader } from './explain-header.js'
 import { normalizePath, splitTarget } from './normalize-path.js'
 import { GatewayError, sendOpenAIError } from './openai-error.js'
 import { parseInferenceBody, readRequestBody } from './request-body.js'
 import { applyRouteFilters, modifyHeaders } from './route-filters.js'
 import type { CompiledMatch, RouteTable } from './route-table.js'
-import { UpstreamConnectError, UpstreamTimeoutError, upstreamRequestHeaders, type ForwardResult, type UpstreamProxy } from './upstream-proxy.js'
+import {
+  UpstreamConnectError,
+  UpstreamTimeoutError,
+  upstreamRequestHeaders,
+  type ForwardRequest,
+  type ForwardResult,
+  type RetryPolicy,
+  type UpstreamProxy,
+} from './upstream-proxy.js'
+
+export type ClientRequest = IncomingMessage | Http2ServerRequest
 
 export interface ListenerContext {
   gateway: string
@@ -22,7 +34,9 @@ export interface ListenerContext {
 
 export interface HandlerOptions {
   maxBodyBytes: number
-  maxAttempts: number
+  retry: RetryPolicy
+  /** How long a pick may take before the pool's failureMode applies (Envoy's ext_proc message timeout). */
+  pickerTimeoutMs: number
   random: () => number
 }
 
@@ -31,43 +45,43 @@ interface Exchange {
   record: AccessLogRecord
   started: number
   /** The connection is kept alive across requests, so bytes sent are counted from here. */
-  socketBytesAtStart: number
   socket: { readonly bytesWritten: number }
+  socketBytesAtStart: number
+}
+
+/** What a listener hands the handler: its routes and backends, swapped together on reload. */
+export interface RoutingState {
+  routes: RouteTable
+  backends: BackendResolver
 }
 
 /**
  * The gateway pipeline for one listener: normalise → route match → filters → backend (picker or round-robin) → proxy →
- * access log. The route table and backends are swapped atomically on reload.
+ * access log. Routing state is replaced atomically on reload; requests in flight keep the state they started with.
  */
 export class RequestHandler {
-  routes: RouteTable
-  backends: BackendResolver
-
   constructor(
     readonly listener: ListenerContext,
-    routes: RouteTable,
-    backends: BackendResolver,
+    public state: RoutingState,
     private readonly proxy: UpstreamProxy,
     private readonly log: AccessLog,
     private readonly options: HandlerOptions,
-  ) {
-    this.routes = routes
-    this.backends = backends
-  }
+  ) {}
 
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+  handle(req: ClientRequest, res: ClientResponse): void {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID()
     const { path: rawPath, query } = splitTarget(req.url ?? '/')
-    const ex: Exchange = { started: performance.now(), socket: req.socket, socketBytesAtStart: req.socket.bytesWritten, record: this.#newRecord(req, requestId, rawPath + query) }
+    const socket = req.socket as unknown as { bytesWritten: number }
+    const ex: Exchange = { started: performance.now(), socket, socketBytesAtStart: socket.bytesWritten ?? 0, record: this.#newRecord(req, requestId, rawPath + query) }
     res.on('close', () => this.#finish(ex, res))
-    this.#route(req, res, ex, rawPath, query).catch((err: unknown) => this.#fail(res, ex, err))
+    this.#route(req, res, ex, rawPath, query, this.state).catch((err: unknown) => this.#fail(res, ex, err))
   }
 
-  async #route(req: IncomingMessage, res: ServerResponse, ex: Exchange, rawPath: string, query: string): Promise<void> {
+  async #route(req: ClientRequest, res: ClientResponse, ex: Exchange, rawPath: string, query: string, state: RoutingState): Promise<void> {
     const path = normalizePath(rawPath)
     if (path === undefined) throw new GatewayError(400, `invalid request path ${JSON.stringify(rawPath)}`, 'invalid_path')
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')
-    const match = this.routes.match({ method: req.method ?? 'GET', path, host, headers: req.headers, query: new URLSearchParams(query) })
+    const host = requestHost(req)
+    const match = state.routes.match({ method: req.method ?? 'GET', path, host, headers: req.headers, query: new URLSearchParams(query) })
     if (!match) {
       ex.record.response_flags = 'NR'
       throw new GatewayError(404, `no route for ${req.method} ${path} on gateway ${this.listener.gateway}`, 'route_not_found')
@@ -79,7 +93,7 @@ export class RequestHandler {
       res.end()
       return
     }
-    const backend = this.#chooseBackend(match)
+    const backend = this.#chooseBackend(match, state.backends)
     ex.record.backend = backend.id
     ex.record.upstream_cluster = backend.cluster
 
@@ -94,26 +108,26 @@ export class RequestHandler {
       if (!res.writableFinished) controller.abort()
     })
     const requestTimeout = match.rule.timeouts?.request ? durationToMs(match.rule.timeouts.request) : 0
-    const timer = requestTimeout > 0 ? setTimeout(() => controller.abort(new UpstreamTimeoutError(undefined as never)), requestTimeout) : undefined
-    const responseHeaders = (endpoint: EndpointRef): Record<string, string> => {
-      const extra: Record<string, string> = { 'x-request-id': ex.record.request_id, 'x-gateway-destination-endpoint-served': endpoint.address }
-      if (rewrite.responseHeaders) modifyHeaders(extra, rewrite.responseHeaders)
-      return extra
-    }
-    const forward = {
+    const timer = requestTimeout > 0 ? setTimeout(() => controller.abort(new UpstreamTimeoutError()), requestTimeout) : undefined
+    const forward: Omit<ForwardRequest, 'body'> = {
       method: req.method ?? 'GET',
       path: rewrite.path + query,
       headers,
       signal: controller.signal,
-      responseHeaders,
+      responseHeaders: (endpoint: EndpointRef): Record<string, string> => {
+        const extra: Record<string, string> = { 'x-request-id': ex.record.request_id, 'x-gateway-destination-endpoint-served': endpoint.address }
+        if (rewrite.responseHeaders) modifyHeaders(extra, rewrite.responseHeaders)
+        return extra
+      },
       attemptTimeoutMs: match.rule.timeouts?.backendRequest ? durationToMs(match.rule.timeouts.backendRequest) : 0,
       onHeaders: (r: ForwardResult) => this.#upstreamDone(ex, r),
     }
+    const retry = retryPolicy(match, this.options.retry)
     try {
-      if (backend.kind === 'InferencePool') await this.#toPool(req, res, ex, backend, forward, rewrite.path)
+      if (backend.kind === 'InferencePool') await this.#toPool(req, res, ex, backend, forward, rewrite.path, retry)
       else {
-        const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
-        await this.proxy.forward({ ...forward, body: hasBody ? req : null }, res, () => backend.next(), this.options.maxAttempts)
+        const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders)
+        await this.proxy.forward({ ...forward, body: hasBody ? (req as IncomingMessage) : null }, res, () => backend.next(), retry)
       }
     } finally {
       if (timer) clearTimeout(timer)
@@ -121,21 +135,19 @@ export class RequestHandler {
   }
 
   async #toPool(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: ClientRequest,
+    res: ClientResponse,
     ex: Exchange,
     pool: PoolBackend,
-    forward: Omit<Parameters<UpstreamProxy['forward']>[0], 'body'>,
+    forward: Omit<ForwardRequest, 'body'>,
     upstreamPath: string,
+    retry: RetryPolicy,
   ): Promise<void> {
     const body = await readRequestBody(req, this.options.maxBodyBytes)
     ex.record.bytes_received = body.length
     const parsed = parseInferenceBody(body)
     const explain = headerValue(req.headers['x-maitred-explain']) === '1'
-    const decision = await pool.picker.pick(
-      { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed },
-      { explain },
-    )
+    const decision = await this.#pick(pool, ex, { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed }, explain)
     ex.record.picker_profiles = decision.profiles
     if (explain && decision.explain) ex.record.explain = decision.explain
     const order = [decision.endpoint, ...decision.fallbacks]
@@ -145,23 +157,46 @@ export class RequestHandler {
       ...forward.responseHeaders(endpoint),
       ...(explain && decision.explain ? { 'x-maitred-explain': explainHeader(decision.explain) } : {}),
     })
-    let endpoint: EndpointRef | undefined
-    let status = 0
+    let outcome: { endpoint: EndpointRef; status: number } = { endpoint: decision.endpoint, status: 503 }
     try {
-      const result = await this.proxy.forward({ ...forward, headers, body, responseHeaders }, res, () => order[next++], this.options.maxAttempts)
-      endpoint = result.endpoint
-      status = result.status
+      outcome = await this.proxy.forward({ ...forward, headers, body, responseHeaders }, res, () => order[next++], retry)
     } finally {
-      pool.picker.complete({ requestId: ex.record.request_id, endpoint: endpoint ?? decision.endpoint, status: status || 503 })
+      pool.picker.complete({ requestId: ex.record.request_id, endpoint: outcome.endpoint, status: outcome.status })
     }
   }
 
-  #chooseBackend(match: CompiledMatch): ResolvedBackend {
+  /**
+   * Asks the pool's picker, bounded by a timeout. A deliberate answer (PickerError: 400/429/503) is returned to the client;
+   * a picker that fails or does not answer in time is handled by the pool's failureMode: FailOpen forwards to a random
+   * endpoint of the pool, FailClose answers 503.
+   */
+  async #pick(pool: PoolBackend, ex: Exchange, request: Parameters<PoolBackend['picker']['pick']>[0], explain: boolean): Promise<Decision> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`endpoint picker did not answer within ${this.options.pickerTimeoutMs} ms`)), this.options.pickerTimeoutMs)
+    })
+    try {
+      return await Promise.race([pool.picker.pick(request, { explain }), timeout])
+    } catch (err) {
+      if (err instanceof PickerError) throw err
+      const reason = (err as Error)?.message ?? String(err)
+      const endpoints = pool.endpoints()
+      if (pool.failureMode === 'FailClose' || endpoints.length === 0)
+        throw new GatewayError(503, `endpoint picker unavailable (failureMode ${pool.failureMode}): ${reason}`, 'picker_unavailable')
+      ex.record.response_flags = 'FO'
+      const endpoint = endpoints[Math.floor(this.options.random() * endpoints.length)]!
+      return { endpoint, fallbacks: [], headers: {}, profiles: ['fail-open'] }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #chooseBackend(match: CompiledMatch, backends: BackendResolver): ResolvedBackend {
     const refs = match.rule.backendRefs ?? []
     if (refs.length === 0) throw new GatewayError(500, 'the matched rule has no backendRefs', 'no_backend')
     const index = chooseWeighted(refs.map((r) => r.weight), this.options.random)
     if (index === undefined) throw new GatewayError(503, 'every backendRef of the matched rule has weight 0', 'no_healthy_upstream')
-    const backend = this.backends(`${match.route.metadata.namespace}/${match.route.metadata.name}`, match.ruleIndex, index)
+    const backend = backends(`${match.route.metadata.namespace}/${match.route.metadata.name}`, match.ruleIndex, index)
     if (!backend) throw new GatewayError(500, `backendRef ${refs[index]!.kind}/${refs[index]!.name} does not resolve`, 'backend_not_found')
     return backend
   }
@@ -172,10 +207,10 @@ export class RequestHandler {
     ex.record.upstream_service_time_ms = Math.round(r.upstreamMs)
   }
 
-  #fail(res: ServerResponse, ex: Exchange, err: unknown): void {
+  #fail(res: ClientResponse, ex: Exchange, err: unknown): void {
     if (err instanceof GatewayError) return sendOpenAIError(res, err.status, err.message, err.code)
     if (err instanceof PickerError) {
-      ex.record.response_flags = err.status === 503 ? 'UH' : 'RL'
+      ex.record.response_flags = err.status === 503 ? 'UH' : err.status === 429 ? 'RL' : '-'
       return sendOpenAIError(res, err.status, err.message, err.code)
     }
     if (err instanceof UpstreamTimeoutError || (err as Error)?.name === 'TimeoutError') {
@@ -183,20 +218,20 @@ export class RequestHandler {
       return sendOpenAIError(res, 504, 'upstream request timeout', 'upstream_timeout')
     }
     if (err instanceof UpstreamConnectError) {
-      ex.record.response_flags = err.attempts > 1 ? 'URX' : 'UF'
+      ex.record.response_flags = err.endpoint ? (err.attempts > 1 ? 'URX' : 'UF') : 'UH'
       ex.record.attempts = err.attempts
       if (err.endpoint) ex.record.upstream_host = err.endpoint.address
-      return sendOpenAIError(res, 503, err.message, 'upstream_connect_error')
+      return sendOpenAIError(res, 503, err.message, err.endpoint ? 'upstream_connect_error' : 'no_healthy_upstream')
     }
-    if (res.destroyed || (err as Error)?.name === 'AbortError') {
+    if (res.destroyed || res.writableEnded || (err as Error)?.name === 'AbortError') {
       ex.record.response_flags = 'DC'
-      res.destroy()
+      if (!res.writableEnded) res.destroy()
       return
     }
     sendOpenAIError(res, 500, `internal gateway error: ${(err as Error)?.message ?? String(err)}`, 'internal_error')
   }
 
-  #newRecord(req: IncomingMessage, requestId: string, target: string): AccessLogRecord {
+  #newRecord(req: ClientRequest, requestId: string, target: string): AccessLogRecord {
     return {
       start_time: new Date().toISOString(),
       request_id: requestId,
@@ -205,7 +240,7 @@ export class RequestHandler {
       method: req.method ?? 'GET',
       path: target,
       protocol: `HTTP/${req.httpVersion}`,
-      authority: req.headers.host,
+      authority: requestHost(req) || undefined,
       response_code: 0,
       response_flags: '-',
       route_name: undefined,
@@ -222,14 +257,27 @@ export class RequestHandler {
     }
   }
 
-  #finish(ex: Exchange, res: ServerResponse): void {
+  #finish(ex: Exchange, res: ClientResponse): void {
     const r = ex.record
     r.response_code = res.statusCode
     if (!res.writableFinished && r.response_flags === '-') r.response_flags = 'DC'
-    r.bytes_sent = ex.socket.bytesWritten - ex.socketBytesAtStart
+    r.bytes_sent = (ex.socket.bytesWritten ?? 0) - ex.socketBytesAtStart
     r.duration_ms = Math.round(performance.now() - ex.started)
     this.log(r)
   }
+}
+
+/** The rule's Gateway API retry settings over the gateway's defaults (its `attempts` counts retries, not tries). */
+function retryPolicy(match: CompiledMatch, defaults: RetryPolicy): RetryPolicy {
+  const r = match.rule.retry
+  if (!r) return defaults
+  return { ...defaults, ...(r.attempts !== undefined ? { attempts: r.attempts + 1 } : {}), ...(r.codes ? { codes: r.codes } : {}) }
+}
+
+/** Host without port, from `:authority` (HTTP/2) or `Host`. */
+export function requestHost(req: ClientRequest): string {
+  const authority = headerValue(req.headers[':authority']) ?? headerValue(req.headers.host) ?? ''
+  return authority.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

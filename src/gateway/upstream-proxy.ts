@@ -1,14 +1,15 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { Readable } from 'node:stream'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import { Writable, type Readable } from 'node:stream'
 import { Agent, errors as undiciErrors } from 'undici'
 import type { EndpointRef } from '../picker/endpoint.js'
+import { ClientSink, type ClientResponse } from './client-sink.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; `host` is set by the client for the upstream origin. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings'])
 
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, extra: Readonly<Record<string, string>>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(incoming)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value
+  for (const [name, value] of Object.entries(incoming)) if (value !== undefined && !HOP_BY_HOP.has(name) && name[0] !== ':') out[name] = value
   for (const [name, value] of Object.entries(extra)) out[name.toLowerCase()] = value
   return out
 }
@@ -47,7 +48,7 @@ export interface ForwardResult {
 /** Fails before any response byte reached the client: safe to retry on another endpoint when the body is replayable. */
 export class UpstreamConnectError extends Error {
   constructor(
-    readonly endpoint: EndpointRef,
+    readonly endpoint: EndpointRef | undefined,
     readonly attempts: number,
     cause: unknown,
   ) {
@@ -57,62 +58,129 @@ export class UpstreamConnectError extends Error {
 }
 
 export class UpstreamTimeoutError extends Error {
-  constructor(readonly endpoint: EndpointRef) {
+  constructor(readonly endpoint?: EndpointRef) {
     super('upstream request timeout')
     this.name = 'UpstreamTimeoutError'
   }
 }
 
+/** Retries: a bounded count per request, and a budget bounding retries to a share of the requests in flight (Envoy's retry budget). */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number
+  /** Upstream statuses answered before any byte reached the client that are retried on another endpoint (e.g. 503). */
+  codes: readonly number[]
+  /** Most retries in flight, as a fraction of requests in flight (at least `minRetryConcurrency`). */
+  budgetRatio: number
+  minRetryConcurrency: number
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, codes: [503], budgetRatio: 0.2, minRetryConcurrency: 3 }
+
+const discard = () => new Writable({ write: (_chunk, _enc, cb) => cb() })
+
 /**
  * The forwarding half of the gateway: one pooled keep-alive undici Agent for all model servers. Responses stream to the
- * client chunk by chunk (undici writes into the ServerResponse as bytes arrive); the request body is forwarded intact.
+ * client chunk by chunk (undici writes into a ClientSink as bytes arrive); the request body is forwarded intact.
  */
 export class UpstreamProxy {
   readonly #agent: Agent
+  #inFlight = 0
+  #retrying = 0
+  /** Attempts in flight per upstream origin, so a retired endpoint can be stopped once it has no traffic left. */
+  readonly #perOrigin = new Map<string, number>()
+  readonly #idleWaiters = new Map<string, Set<() => void>>()
 
   constructor(options: { connectTimeoutMs?: number } = {}) {
     this.#agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: options.connectTimeoutMs ?? 2_000 }, pipelining: 1 })
   }
 
   /**
-   * Tries `candidates()` in order until one answers with headers. Retries only failures before any response byte, and only
-   * when the body is replayable (buffered or absent).
+   * Tries `candidates()` in order until one answers. Retries only failures before any response byte (connect errors, and
+   * the policy's status codes), only when the body is replayable (buffered or absent), and only within the retry budget.
    */
-  async forward(req: ForwardRequest, res: ServerResponse, candidates: () => EndpointRef | undefined, maxAttempts: number): Promise<ForwardResult> {
+  async forward(req: ForwardRequest, res: ClientResponse, candidates: () => EndpointRef | undefined, policy: RetryPolicy): Promise<ForwardResult> {
     const started = performance.now()
     const replayable = req.body === null || Buffer.isBuffer(req.body)
-    for (let attempt = 1; ; attempt++) {
-      const endpoint = candidates()
-      if (!endpoint) throw new UpstreamConnectError(undefined as never, attempt - 1, new Error('no healthy upstream'))
-      let headersAt = 0
-      let status = 0
-      const signal = req.attemptTimeoutMs > 0 ? AbortSignal.any([req.signal, AbortSignal.timeout(req.attemptTimeoutMs)]) : req.signal
-      try {
-        await this.#agent.stream(
-          { origin: endpoint.url, path: req.path, method: req.method as 'GET', headers: req.headers, body: req.body, signal },
-          ({ statusCode, headers }) => {
-            headersAt = performance.now()
-            status = statusCode
-            req.onHeaders?.({ endpoint, status, attempts: attempt, upstreamMs: headersAt - started })
-            res.writeHead(statusCode, responseHeaders(headers, req.responseHeaders(endpoint)))
-            res.flushHeaders()
-            return res
-          },
-        )
-        return { endpoint, status, attempts: attempt, upstreamMs: headersAt - started }
-      } catch (err) {
-        if (headersAt > 0 || req.signal.aborted) throw err
-        if (signal.aborted) throw new UpstreamTimeoutError(endpoint)
-        if (!replayable || attempt >= maxAttempts || !isConnectFailure(err)) throw new UpstreamConnectError(endpoint, attempt, err)
-      }
+    this.#inFlight++
+    let retrying = false
+    const mayRetry = (attempt: number) => {
+      if (!replayable || attempt >= policy.attempts) return false
+      if (!retrying && this.#retrying >= Math.max(policy.minRetryConcurrency, policy.budgetRatio * this.#inFlight)) return false
+      if (!retrying) this.#retrying++
+      retrying = true
+      return true
     }
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const endpoint = candidates()
+        if (!endpoint) throw new UpstreamConnectError(undefined, attempt - 1, new Error('no healthy upstream'))
+        let headersAt = 0
+        let status = 0
+        let retryStatus = 0
+        const signal = req.attemptTimeoutMs > 0 ? AbortSignal.any([req.signal, AbortSignal.timeout(req.attemptTimeoutMs)]) : req.signal
+        this.#perOrigin.set(endpoint.url, (this.#perOrigin.get(endpoint.url) ?? 0) + 1)
+        try {
+          await this.#agent.stream(
+            { origin: endpoint.url, path: req.path, method: req.method as 'GET', headers: req.headers, body: req.body, signal },
+            ({ statusCode, headers }) => {
+              if (policy.codes.includes(statusCode) && mayRetry(attempt)) {
+                retryStatus = statusCode
+                return discard()
+              }
+              headersAt = performance.now()
+              status = statusCode
+              req.onHeaders?.({ endpoint, status, attempts: attempt, upstreamMs: headersAt - started })
+              res.writeHead(statusCode, responseHeaders(headers, req.responseHeaders(endpoint)))
+              return new ClientSink(res, String(headers['content-type'] ?? '').startsWith('text/event-stream'))
+            },
+          )
+          if (retryStatus === 0) return { endpoint, status, attempts: attempt, upstreamMs: headersAt - started }
+        } catch (err) {
+          if (headersAt > 0 || req.signal.aborted) throw err
+          if (signal.aborted) throw new UpstreamTimeoutError(endpoint)
+          if (!isConnectFailure(err) || !mayRetry(attempt)) throw new UpstreamConnectError(endpoint, attempt, err)
+        } finally {
+          this.#attemptDone(endpoint.url)
+        }
+      }
+    } finally {
+      this.#inFlight--
+      if (retrying) this.#retrying--
+    }
+  }
+
+  /** Resolves once no request to `origin` is in flight (or after `timeoutMs`). */
+  drained(origin: string, timeoutMs: number): Promise<void> {
+    if (!this.#perOrigin.get(origin)) return Promise.resolve()
+    return new Promise((resolve) => {
+      const waiters = this.#idleWaiters.get(origin) ?? new Set()
+      const done = () => {
+        clearTimeout(timer)
+        waiters.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      waiters.add(done)
+      this.#idleWaiters.set(origin, waiters)
+    })
+  }
+
+  #attemptDone(origin: string): void {
+    const left = (this.#perOrigin.get(origin) ?? 1) - 1
+    if (left > 0) {
+      this.#perOrigin.set(origin, left)
+      return
+    }
+    this.#perOrigin.delete(origin)
+    for (const wake of this.#idleWaiters.get(origin) ?? []) wake()
+    this.#idleWaiters.delete(origin)
   }
 
   close(): Promise<void> {
     return this.#agent.close()
   }
 }
-
 function isConnectFailure(err: unknown): boolean {
   const code = (err as { code?: string })?.code
   return (

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
+import { Agent, fetch as undiciFetch } from 'undici'
 import { parse as parseYaml } from 'yaml'
-import { EndpointStore } from './datalayer/endpoint-store.js'
+import { EndpointStore, type ScrapeFetch } from './datalayer/endpoint-store.js'
 import { InFlightTracker } from './datalayer/in-flight.js'
 import { DEFAULT_PICKER_CONFIG_YAML } from './default-config.js'
 import type { EndpointRef } from './endpoint.js'
@@ -24,7 +25,8 @@ export interface InProcessPickerOptions {
   readonly registry?: Registry
   readonly now?: () => number
   readonly random?: () => number
-  readonly fetch?: typeof globalThis.fetch
+  /** Scrape client; default: undici's fetch over the picker's own keep-alive pool. */
+  readonly fetch?: ScrapeFetch
   /** InferenceObjective name → priority (negative = sheddable), looked up from `x-gateway-inference-objective`. */
   readonly objectives?: Readonly<Record<string, number>>
 }
@@ -54,6 +56,7 @@ class InProcessPicker implements EndpointPicker {
   readonly #metrics: EppMetrics | undefined
   readonly #pool
   #sequence = 0
+  #agent: Agent | undefined
 
   constructor(
     readonly config: LoadedConfig,
@@ -79,7 +82,7 @@ class InProcessPicker implements EndpointPicker {
       ...(source?.params?.scheme ? { scheme: source.params.scheme } : {}),
       timeoutMs: options.scrapeTimeoutMs ?? 1000,
       engineConfigs: extractor?.engineConfigs ?? [],
-      fetch: options.fetch ?? globalThis.fetch,
+      fetch: options.fetch ?? this.#scrapeFetch(source?.params?.insecureSkipVerify ?? true),
       now: this.#now,
       ...(metrics ? { onPollError: (e: EndpointRef) => metrics.pollErrors.inc({ name: options.poolName, endpoint: e.id }) } : {}),
     })
@@ -164,9 +167,6 @@ class InProcessPicker implements EndpointPicker {
 
   complete(outcome: { requestId: string; endpoint: EndpointRef; status: number }): void {
     this.#inFlight.remove(outcome.requestId)
-    for (const plugin of this.#scheduler.plugins.responseCompletes) {
-      plugin.responseComplete({ requestId: outcome.requestId, endpointId: outcome.endpoint.id, status: outcome.status })
-    }
   }
 
   setEndpoints(endpoints: readonly EndpointRef[]): void {
@@ -182,6 +182,7 @@ class InProcessPicker implements EndpointPicker {
 
   async close(): Promise<void> {
     this.#store.close()
+    await this.#agent?.close()
     this.#metrics?.pools.delete(this.#pool)
   }
 
@@ -195,6 +196,12 @@ class InProcessPicker implements EndpointPicker {
       out.push({ ref: s.endpoint, metrics: s.metrics, inFlightRequests: load.requests, inFlightTokens: load.tokens })
     }
     return out
+  }
+
+  /** undici's fetch over a keep-alive pool of its own, so scrapes of HTTPS endpoints can skip certificate checks. */
+  #scrapeFetch(insecureSkipVerify: boolean): ScrapeFetch {
+    const agent = (this.#agent = new Agent({ connect: { rejectUnauthorized: !insecureSkipVerify } }))
+    return (url, init) => undiciFetch(url, { ...init, dispatcher: agent })
   }
 
   /** How much prompt text any plugin reads (the prefix plugins' hashing window); 0 when none does. */

@@ -1,24 +1,40 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { closeServer } from '../gateway/listener-server.js'
-import { sendOpenAIError } from '../gateway/openai-error.js'
+import { formatConfigError, type ConfigError } from '../config/config-error.js'
+import { checkDuplicates, parseStackText } from '../config/load-stack.js'
+import type { Resource } from '../config/resource.js'
+import { deriveStack } from '../controller/derive-stack.js'
+import { openAIErrorBody, sendOpenAIError } from '../gateway/openai-error.js'
+import { readRequestBody } from '../gateway/request-body.js'
 import type { StackRuntime } from './stack-runtime.js'
 import { stackStatus } from './stack-status.js'
 
+/** The body of `POST /api/v1/apply`: the stack's files, as text (the CLI may run in another directory). */
+export interface ApplyRequest {
+  documents: { file: string; text: string }[]
+}
+
 /**
  * The local admin API (Envoy's admin port, 9901 by default, loopback only): `GET /api/v1/status` for `maitred get`,
- * `GET /metrics` for Prometheus, `GET /healthz`.
+ * `POST /api/v1/apply` for `maitred apply`, `GET /metrics` for Prometheus, `GET /healthz`.
  */
 export async function startAdminServer(rt: StackRuntime, port: number, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
-    if (req.method !== 'GET') return sendOpenAIError(res, 405, 'the admin API is read-only', 'method_not_allowed')
-    if (path === '/healthz') return void res.end('ok')
-    if (path === '/api/v1/status') {
-      const body = JSON.stringify(stackStatus(rt))
-      res.writeHead(200, { 'content-type': 'application/json' })
-      return void res.end(body)
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
     }
+    if (req.method === 'POST' && path === '/api/v1/apply') {
+      applyRequest(rt, req).then(
+        (result) => reply(result.errors.length > 0 ? 422 : 200, result.errors.length > 0 ? { ...JSON.parse(openAIErrorBody(422, result.message, 'invalid_config')), errors: result.errors } : { message: result.message }),
+        (err: Error) => sendOpenAIError(res, 500, `apply failed: ${err.message}`, 'apply_failed'),
+      )
+      return
+    }
+    if (req.method !== 'GET') return sendOpenAIError(res, 405, `${req.method} is not allowed on ${path}`, 'method_not_allowed')
+    if (path === '/healthz') return void res.end('ok')
+    if (path === '/api/v1/status') return reply(200, stackStatus(rt))
     if (path === '/metrics') {
       rt.registry.metrics().then(
         (text) => {
@@ -36,5 +52,33 @@ export async function startAdminServer(rt: StackRuntime, port: number, host = '1
     server.listen(port, host, () => resolve())
   })
   const actual = (server.address() as AddressInfo).port
-  return { url: `http://${host}:${actual}`, close: () => closeServer(server) }
+  return {
+    url: `http://${host}:${actual}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+      }),
+  }
+}
+
+/** Validates the new configuration completely before touching the running one: invalid input changes nothing. */
+async function applyRequest(rt: StackRuntime, req: IncomingMessage): Promise<{ message: string; errors: ConfigError[] }> {
+  let body: ApplyRequest
+  try {
+    body = JSON.parse((await readRequestBody(req, 64 * 1024 * 1024)).toString('utf8')) as ApplyRequest
+  } catch {
+    return { message: 'the apply request must be JSON {"documents":[{"file","text"}]}', errors: [{ file: '-', resource: '-', path: '', message: 'invalid request body' }] }
+  }
+  const resources: Resource[] = []
+  const errors: ConfigError[] = []
+  for (const doc of body.documents ?? []) {
+    const parsed = parseStackText(doc.text, doc.file)
+    resources.push(...parsed.resources)
+    errors.push(...parsed.errors)
+  }
+  errors.push(...checkDuplicates(resources))
+  if (errors.length > 0) return { message: `configuration refused, the running one keeps serving:\n${errors.map(formatConfigError).join('\n')}`, errors }
+  await rt.apply(deriveStack(resources))
+  return { message: `applied ${resources.length} resources`, errors: [] }
 }

@@ -1,21 +1,20 @@
-import type { Server } from 'node:http'
+import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import type { Gateway, GatewayListener } from '../config/gateway-schema.js'
 import type { ModelServer } from '../config/model-server-schema.js'
-import type { Stack } from '../controller/stack.js'
+import type { PickerDeployment, Stack } from '../controller/stack.js'
 import { createAccessLog } from '../gateway/access-log.js'
-import type { BackendResolver, ResolvedBackend } from '../gateway/backend.js'
-import { closeServer, listen } from '../gateway/listener-server.js'
-import { RequestHandler } from '../gateway/request-handler.js'
 import { RoundRobin } from '../gateway/round-robin.js'
-import { RouteTable } from '../gateway/route-table.js'
-import { UpstreamProxy } from '../gateway/upstream-proxy.js'
-import { INFERENCE_POOL_GROUPS } from '../controller/route-status.js'
+import { DEFAULT_RETRY_POLICY, UpstreamProxy, type RetryPolicy } from '../gateway/upstream-proxy.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
 import { createInProcessPicker } from '../picker/in-process-picker.js'
 import type { SimOptions } from '../sim/sim-options.js'
-import { EndpointRegistry } from './endpoint-registry.js'
-import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js'
+import { buildBackendResolver } from './backend-table.js'
+import type { EndpointRegistry } from './endpoint-registry.js'
+import { GatewayListeners, type RunningListener } from './gateway-listeners.js'
+import { LocalCertificateAuthority } from './local-certificate-authority.js'
+import { ModelServerFleet } from './model-server-fleet.js'
+import type { SimulatorProcess } from './simulator-process.js'
 
 export interface StackRuntimeOptions {
   /** Port for each listener; defaults to the declared one (tests pass 0 for OS-chosen ports). */
@@ -26,52 +25,81 @@ export interface StackRuntimeOptions {
   accessLog?: string
   /** Status lines for the operator (replica died, …). */
   log?: (line: string) => void
+  /** Where maitred's local CA and generated certificates live. */
+  stateDir?: string
   scrapeIntervalMs?: number
   /** Override these options of every simulated ModelServer (e.g. a time scale for tests and demos). */
   simulatorOverrides?: Partial<SimOptions>
   maxBodyBytes?: number
+  maxHeaderBytes?: number
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
+  keepAliveTimeoutMs?: number
+  retry?: RetryPolicy
+  pickerTimeoutMs?: number
+  /** How long SIGTERM / a removed port waits for in-flight requests and streams. */
+  drainMs?: number
   random?: () => number
-}
-
-export interface RunningListener {
-  gateway: Gateway
-  listener: GatewayListener
-  url: string
-  port: number
-  server: Server
-  handler: RequestHandler
 }
 
 export interface RunningPicker {
   key: string
-  deployment: Stack['pickers'][number]
+  deployment: PickerDeployment
   picker: EndpointPicker
+  /** What the picker was built from, to keep it (and its state) across reloads that do not change it. */
+  fingerprint: string
 }
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`
+const pickerFingerprint = (d: PickerDeployment) => JSON.stringify([d.name, d.config ?? null])
 
-/** Turns a derived Stack into running things: simulator processes, pickers, round-robin Services and gateway listeners. */
+/**
+ * Turns a derived Stack into running things — simulator processes, pickers, round-robin Services and gateway listeners —
+ * and moves between configurations without dropping traffic (`apply`).
+ */
 export class StackRuntime {
   readonly registry = new Registry()
-  readonly endpoints = new EndpointRegistry()
-  readonly simulators = new Map<string, SimulatorProcess>()
   readonly pickers = new Map<string, RunningPicker>()
   readonly services = new Map<string, RoundRobin>()
-  readonly listeners: RunningListener[] = []
+  readonly #fleet: ModelServerFleet
   readonly #proxy = new UpstreamProxy()
-  #stopping = false
+  readonly #listeners: GatewayListeners
+  #stack: Stack
+  #ca: Promise<LocalCertificateAuthority> | undefined
+  #applying: Promise<unknown> = Promise.resolve()
 
   private constructor(
-    readonly stack: Stack,
+    stack: Stack,
     private readonly options: StackRuntimeOptions,
-  ) {}
+  ) {
+    this.#stack = stack
+    const log = options.log ?? (() => {})
+    this.#fleet = new ModelServerFleet(options.simulatorOverrides, log)
+    this.#listeners = new GatewayListeners(this.#proxy, createAccessLog(options.accessLog ?? '-'), () => this.#authority(), {
+      bindHost: options.bindHost ?? '0.0.0.0',
+      ...(options.listenerPort ? { listenerPort: options.listenerPort } : {}),
+      handler: {
+        maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024,
+        retry: options.retry ?? DEFAULT_RETRY_POLICY,
+        pickerTimeoutMs: options.pickerTimeoutMs ?? 10_000,
+        random: options.random ?? Math.random,
+      },
+      server: {
+        maxHeaderBytes: options.maxHeaderBytes ?? 64 * 1024,
+        headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
+        requestTimeoutMs: options.requestTimeoutMs ?? 300_000,
+        keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 65_000,
+      },
+      drainMs: options.drainMs ?? 30_000,
+      log,
+    })
+    this.#fleet.endpoints.onChange(() => this.#syncMembership())
+  }
 
   static async start(stack: Stack, options: StackRuntimeOptions = {}): Promise<StackRuntime> {
     const runtime = new StackRuntime(stack, options)
     try {
-      await runtime.#startModelServers()
-      runtime.#startPickersAndServices()
-      await runtime.#startListeners()
+      await runtime.#reconcile(stack)
     } catch (err) {
       await runtime.close()
       throw err
@@ -79,110 +107,97 @@ export class StackRuntime {
     return runtime
   }
 
-  async #startModelServers(): Promise<void> {
-    const log = this.options.log ?? (() => {})
-    await Promise.all(
-      this.stack.modelServers.map(async (server) => {
-        const id = key(server.metadata.namespace, server.metadata.name)
-        if (server.spec.external) {
-          this.endpoints.add(server, server.spec.external.url)
-          return
-        }
-        const options: SimOptions = { ...server.spec.simulator, ...this.options.simulatorOverrides }
-        const proc = await startSimulatorProcess(id, options, (code, signal) => {
-          this.simulators.delete(id)
-          this.endpoints.remove(id)
-          if (!this.#stopping) log(`ModelServer ${id} exited (code ${code}, signal ${signal}); endpoint removed from its pools and Services`)
-        })
-        this.simulators.set(id, proc)
-        this.endpoints.add(server, proc.url)
-      }),
-    )
+  get stack(): Stack {
+    return this.#stack
   }
 
-  #startPickersAndServices(): void {
-    for (const deployment of this.stack.pickers) {
+  get listeners(): readonly RunningListener[] {
+    return this.#listeners.running
+  }
+
+  get endpoints(): EndpointRegistry {
+    return this.#fleet.endpoints
+  }
+
+  get simulators(): ReadonlyMap<string, SimulatorProcess> {
+    return this.#fleet.simulators
+  }
+
+  modelServer(id: string): ModelServer | undefined {
+    return this.#fleet.server(id)
+  }
+
+  /** Moves to a new configuration; requests in flight finish on what they started with. Applies run one at a time. */
+  apply(next: Stack): Promise<void> {
+    const run = this.#applying.then(() => this.#reconcile(next))
+    this.#applying = run.catch(() => {})
+    return run
+  }
+
+  async #reconcile(next: Stack): Promise<void> {
+    const { retired, retiredIds } = await this.#fleet.reconcile(next.modelServers)
+    const replacedPickers = this.#reconcilePickers(next)
+    this.services.clear()
+    for (const s of next.services) this.services.set(key(s.metadata.namespace, s.metadata.name), new RoundRobin())
+    this.#stack = next
+    this.#syncMembership()
+    const pickers = new Map([...this.pickers].map(([k, p]) => [k, p.picker]))
+    await this.#listeners.apply(next, buildBackendResolver(next, pickers, this.services, this.#fleet.endpoints))
+    // Traffic has moved: retire what the new configuration no longer uses, once its in-flight requests are done.
+    await Promise.all(retired.map((sim) => this.#proxy.drained(sim.url, this.options.drainMs ?? 30_000).then(() => sim.stop())))
+    await Promise.all(replacedPickers.map((p) => p.close()))
+    if (retiredIds.length > 0) this.options.log?.(`retired ModelServers ${retiredIds.join(', ')}`)
+  }
+
+  /** Keeps pickers whose config did not change (their prefix index and metrics survive a reload); returns the replaced ones. */
+  #reconcilePickers(next: Stack): EndpointPicker[] {
+    const replaced: EndpointPicker[] = []
+    const wanted = new Map(next.pickers.map((d) => [key(d.namespace, d.poolName), d]))
+    for (const [k, running] of this.pickers)
+      if (wanted.get(k) === undefined || pickerFingerprint(wanted.get(k)!) !== running.fingerprint) {
+        replaced.push(running.picker)
+        this.pickers.delete(k)
+      }
+    for (const [k, deployment] of wanted) {
+      if (this.pickers.has(k)) {
+        this.pickers.get(k)!.deployment = deployment
+        continue
+      }
       const picker = createInProcessPicker({
         config: deployment.config,
         poolName: deployment.poolName,
         registry: this.registry,
         ...(this.options.scrapeIntervalMs ? { scrapeIntervalMs: this.options.scrapeIntervalMs } : {}),
       })
-      this.pickers.set(key(deployment.namespace, deployment.poolName), { key: key(deployment.namespace, deployment.name), deployment, picker })
+      this.pickers.set(k, { key: key(deployment.namespace, deployment.name), deployment, picker, fingerprint: pickerFingerprint(deployment) })
     }
-    for (const service of this.stack.services) this.services.set(key(service.metadata.namespace, service.metadata.name), new RoundRobin())
-    const sync = () => {
-      for (const pool of this.stack.pools) {
-        const running = this.pickers.get(key(pool.metadata.namespace, pool.metadata.name))
-        running?.picker.setEndpoints(this.endpoints.select(pool.metadata.namespace, pool.spec.selector.matchLabels))
-      }
-      for (const service of this.stack.services)
-        this.services.get(key(service.metadata.namespace, service.metadata.name))?.set(this.endpoints.select(service.metadata.namespace, service.spec.selector))
-    }
-    this.endpoints.onChange(sync)
-    sync()
+    return replaced
   }
 
-  /** Resolves every route rule's backendRefs once; the request path then only indexes arrays. */
-  #backendResolver(): BackendResolver {
-    const table = new Map<string, (ResolvedBackend | undefined)[][]>()
-    for (const route of this.stack.routes) {
-      const ns = route.metadata.namespace
-      table.set(
-        key(ns, route.metadata.name),
-        route.spec.rules.map((rule) =>
-          (rule.backendRefs ?? []).map((ref): ResolvedBackend | undefined => {
-            if ((ref.namespace ?? ns) !== ns) return undefined
-            const cluster = `outbound|${ref.port ?? ''}||${ref.name}.${ns}.svc.cluster.local`
-            if (ref.kind === 'InferencePool' && INFERENCE_POOL_GROUPS.includes(ref.group)) {
-              const running = this.pickers.get(key(ns, ref.name))
-              const pool = this.stack.pools.find((p) => p.metadata.namespace === ns && p.metadata.name === ref.name)
-              if (!running || !pool) return undefined
-              return { kind: 'InferencePool', id: `InferencePool/${ref.name}`, cluster, picker: running.picker, failureMode: pool.spec.endpointPickerRef?.failureMode ?? 'FailClose' }
-            }
-            const rr = ref.kind === 'Service' ? this.services.get(key(ns, ref.name)) : undefined
-            return rr && { kind: 'Service', id: `Service/${ref.name}`, cluster, next: () => rr.next() }
-          }),
-        ),
-      )
-    }
-    return (routeKey, ruleIndex, backendIndex) => table.get(routeKey)?.[ruleIndex]?.[backendIndex]
+  /** Pools and Services select their endpoints by label, as Kubernetes does. */
+  #syncMembership(): void {
+    const endpoints = this.#fleet.endpoints
+    for (const pool of this.#stack.pools)
+      this.pickers.get(key(pool.metadata.namespace, pool.metadata.name))?.picker.setEndpoints(endpoints.select(pool.metadata.namespace, pool.spec.selector.matchLabels))
+    for (const service of this.#stack.services)
+      this.services.get(key(service.metadata.namespace, service.metadata.name))?.set(endpoints.select(service.metadata.namespace, service.spec.selector))
   }
 
-  async #startListeners(): Promise<void> {
-    const accessLog = createAccessLog(this.options.accessLog ?? '-')
-    const backends = this.#backendResolver()
-    const bindHost = this.options.bindHost ?? '0.0.0.0'
-    for (const gateway of this.stack.gateways) {
-      for (const listener of gateway.spec.listeners) {
-        if (listener.protocol !== 'HTTP')
-          throw new Error(`Gateway ${gateway.metadata.namespace}/${gateway.metadata.name} listener ${listener.name}: ${listener.protocol} listeners are not supported yet`)
-        const port = this.options.listenerPort?.(gateway, listener) ?? listener.port
-        const context = { gateway: gateway.metadata.name, listener: listener.name, scheme: 'http' as const, port }
-        const handler = new RequestHandler(context, RouteTable.forListener(this.stack, gateway, listener), backends, this.#proxy, accessLog, {
-          maxBodyBytes: this.options.maxBodyBytes ?? 32 * 1024 * 1024,
-          maxAttempts: 3,
-          random: this.options.random ?? Math.random,
-        })
-        const { server, port: actual } = await listen(handler, bindHost, port)
-        context.port = actual
-        const host = bindHost === '0.0.0.0' || bindHost === '::' ? 'localhost' : bindHost
-        this.listeners.push({ gateway, listener, url: `http://${host}:${actual}`, port: actual, server, handler })
-      }
-    }
+  #authority(): Promise<LocalCertificateAuthority> {
+    this.#ca ??= LocalCertificateAuthority.open(join(this.options.stateDir ?? '.maitred', 'pki'))
+    return this.#ca
   }
 
-  /** Drains listeners, stops pickers and reaps every simulator process. */
+  /** Requests in flight across all listeners. */
+  get inFlight(): number {
+    return this.#listeners.inFlight
+  }
+
+  /** Stops accepting, drains in-flight requests and streams (up to the drain deadline), then stops pickers and reaps every simulator. */
   async close(): Promise<void> {
-    this.#stopping = true
-    await Promise.all(this.listeners.map((l) => closeServer(l.server)))
+    await this.#listeners.close()
     await Promise.all([...this.pickers.values()].map((p) => p.picker.close()))
-    await Promise.all([...this.simulators.values()].map((s) => s.stop()))
+    await this.#fleet.close()
     await this.#proxy.close()
-  }
-
-  /** The ModelServer behind an endpoint id, for status output. */
-  modelServer(id: string): ModelServer | undefined {
-    return this.stack.modelServers.find((m) => key(m.metadata.namespace, m.metadata.name) === id)
   }
 }

@@ -13,7 +13,8 @@ export interface Clock {
 }
 
 export class ScaledClock implements Clock {
-  private readonly origin = performance.now()
+  /** performance.now() at simulated time 0. */
+  readonly origin = performance.now()
 
   constructor(private readonly timeScale = 1) {}
 

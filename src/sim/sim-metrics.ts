@@ -39,10 +39,6 @@ export class SimMetrics {
   readonly registry = new Registry()
   readonly observer: EngineObserver
   private readonly labels: Labels
-  private readonly ttft: Histogram<'model_name' | 'engine'>
-  private readonly itl: Histogram<'model_name' | 'engine'>
-  private readonly tpot: Histogram<'model_name' | 'engine'>
-  private readonly requestSuccess: Counter<'model_name' | 'engine' | 'finished_reason'>
   private readonly requestParamsN: Histogram<'model_name' | 'engine'>
   private readonly requestParamsMaxTokens: Histogram<'model_name' | 'engine'>
   private readonly requestMaxGeneration: Histogram<'model_name' | 'engine'>
@@ -66,16 +62,16 @@ export class SimMetrics {
     total('vllm:num_preemptions_total', 'Cumulative number of preemption from the engine.', () => engine.numPreemptions)
     total('vllm:prompt_tokens_total', 'Number of prefill tokens processed.', () => engine.promptTokens)
     total('vllm:generation_tokens_total', 'Number of generation tokens processed.', () => engine.generationTokens)
-    this.requestSuccess = new Counter({
+    const requestSuccess = new Counter({
       name: 'vllm:request_success_total',
       help: 'Count of successfully processed requests.',
       labelNames: ['model_name', 'engine', 'finished_reason'],
       registers,
     })
 
-    this.ttft = histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', TTFT_BUCKETS)
-    this.itl = histogram('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', ITL_BUCKETS)
-    this.tpot = histogram('vllm:time_per_output_token_seconds', 'Histogram of time per output token in seconds. DEPRECATED: Use vllm:inter_token_latency_seconds instead.', ITL_BUCKETS)
+    const ttft = histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', TTFT_BUCKETS)
+    const itl = histogram('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', ITL_BUCKETS)
+    const tpot = histogram('vllm:time_per_output_token_seconds', 'Histogram of time per output token in seconds. DEPRECATED: Use vllm:inter_token_latency_seconds instead.', ITL_BUCKETS)
     const requestTpot = histogram('vllm:request_time_per_output_token_seconds', 'Histogram of time_per_output_token_seconds per request.', ITL_BUCKETS)
     const e2e = histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', REQUEST_LATENCY_BUCKETS)
     const queue = histogram('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', REQUEST_LATENCY_BUCKETS)
@@ -127,19 +123,23 @@ export class SimMetrics {
       })
     }
 
+    // Bound children: prom-client would otherwise hash the label set on every per-token observation.
+    const ttftSeries = ttft.labels(labels)
+    const itlSeries = itl.labels(labels)
+    const tpotSeries = tpot.labels(labels)
     const seconds = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.max(0, (b - a) / 1000))
     this.observer = {
       tokenGenerated: (req: EngineRequest, now: number, previous: number | null) => {
         if (previous === null) {
-          this.ttft.observe(labels, Math.max(0, now - req.arrivalMs) / 1000)
+          ttftSeries.observe(Math.max(0, now - req.arrivalMs) / 1000)
           return
         }
         const gap = (now - previous) / 1000
-        this.itl.observe(labels, gap)
-        this.tpot.observe(labels, gap)
+        itlSeries.observe(gap)
+        tpotSeries.observe(gap)
       },
       requestFinished: (req: EngineRequest, reason: FinishReason) => {
-        this.requestSuccess.inc({ ...labels, finished_reason: reason })
+        requestSuccess.inc({ ...labels, finished_reason: reason })
         if (reason === 'abort') return
         const observe = (h: Histogram<'model_name' | 'engine'>, v: number | null) => {
           if (v !== null) h.observe(labels, v)

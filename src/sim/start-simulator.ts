@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { ScaledClock } from './clock.js'
+import { ScaledClock, type Clock } from './clock.js'
 import { Engine, type EngineRequest, type FinishReason } from './engine.js'
 import { FailureInjector } from './failure-injection.js'
 import type { SimContext } from './generate-handler.js'
@@ -13,8 +13,10 @@ import { createSimRequestHandler } from './sim-server.js'
 import { TextGenerator } from './text-generator.js'
 import { loadTokenizer } from './tokenizer.js'
 
-/** In-process hooks for benchmarks and tests: the engine's own view of each request (simulated times, in ms). */
+/** In-process hooks for benchmarks and tests: the engine's clock, and its own view of each request (simulated ms). */
 export interface SimInstrumentation {
+  /** Replaces the ScaledClock built from options.timeScale. */
+  clock?: Clock
   requestFinished?(req: EngineRequest, reason: FinishReason): void
 }
 
@@ -35,7 +37,7 @@ export async function startSimulator(input: SimOptions, instrumentation: SimInst
   }
   const gpu = resolveGpuProfile(options.hardware)
   const numGpuBlocks = options.numGpuBlocks ?? deriveNumGpuBlocks(gpu, options.modelShape, options.blockSize)
-  const clock = new ScaledClock(options.timeScale)
+  const clock = instrumentation.clock ?? new ScaledClock(options.timeScale)
   const engine = new Engine(
     {
       maxNumSeqs: options.maxNumSeqs,

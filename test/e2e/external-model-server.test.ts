@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { readdirSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -93,8 +94,8 @@ describe('maitred validate', () => {
     expect(r.stderr).toContain('2 errors')
   })
 
-  it('accepts the shipped example stacks', async () => {
-    const r = await runCli(['validate', '-f', 'examples'])
+  it.each(readdirSync('examples').filter((f) => f.endsWith('.yaml')))('accepts the shipped example %s', async (name) => {
+    const r = await runCli(['validate', '-f', join('examples', name)])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^valid: \d+ resources declared, \d+ derived/m)

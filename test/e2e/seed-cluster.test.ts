@@ -152,7 +152,9 @@ describe('maitred up: the seeds\' cluster, end to end', () => {
   })
 
   it('get gateways, pools and endpoints read the running stack', async () => {
-    expect(await stack.get('gateways')).toMatch(/openshift-ingress +openshift-ai-inference +http\/HTTP:\d+ +http:\/\/127\.0\.0\.1:\d+ +1 +True/)
+    expect(await stack.get('gateways')).toMatch(
+      /openshift-ingress +openshift-ai-inference +http\/HTTP:\d+,https\/HTTPS:\d+ +http:\/\/127\.0\.0\.1:\d+,https:\/\/127\.0\.0\.1:\d+ +2 +True/,
+    )
     expect(await stack.get('pools')).toMatch(/qwen3-0-6b-inference-pool +qwen3-0-6b-kserve-router-scheduler +default +FailOpen/)
     const endpoints = JSON.parse(await stack.get('endpoints', true)) as { id: string; healthy: boolean; metrics?: { kvCacheUsagePercent: number } }[]
     expect(endpoints.map((e) => e.id).sort()).toEqual(['my-first-model/qwen3-0-6b-kserve-0', 'my-first-model/qwen3-0-6b-kserve-1'])

@@ -2,6 +2,9 @@ import type { EndpointMetrics, EndpointRef, EndpointState } from '../endpoint.js
 import { engineOf, extractMetrics, resolveEngines, type EngineConfig } from './engine-metrics.js'
 import { parsePrometheusText } from './prometheus-text.js'
 
+/** The slice of `fetch` scraping uses (the global fetch and undici's both fit; tests inject canned ones). */
+export type ScrapeFetch = (url: URL, init: { signal: AbortSignal }) => Promise<{ readonly ok: boolean; readonly status: number; text(): Promise<string> }>
+
 export interface EndpointStoreOptions {
   /** Poll interval per endpoint (GIE `--refresh-metrics-interval`, 50 ms). */
   readonly intervalMs: number
@@ -11,7 +14,7 @@ export interface EndpointStoreOptions {
   /** A scrape slower than this fails (and marks the endpoint unhealthy). */
   readonly timeoutMs: number
   readonly engineConfigs: readonly EngineConfig[]
-  readonly fetch: typeof globalThis.fetch
+  readonly fetch: ScrapeFetch
   readonly now: () => number
   /** Called on each failed poll (for `datalayer_poll_errors_total`). */
   readonly onPollError?: (endpoint: EndpointRef, error: string) => void

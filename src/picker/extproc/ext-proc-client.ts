@@ -26,6 +26,8 @@ export function createExtProcClient(target: string, tls?: ExtProcClientTls): Ext
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.enable_channelz': 0,
+    // The picker streams whole request bodies back (full duplex); a 64 KiB HTTP/2 window would stall every long prompt.
+    'grpc-node.flow_control_window': 4 * 1024 * 1024,
   }
   if (tls?.serverName) {
     channelOptions['grpc.ssl_target_name_override'] = tls.serverName

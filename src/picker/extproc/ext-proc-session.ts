@@ -303,7 +303,7 @@ function required<T>(value: T | null | undefined): T {
   return value
 }
 
-export function destinationList(decision: Decision): string {
+function destinationList(decision: Decision): string {
   return [decision.endpoint, ...decision.fallbacks].map((endpoint) => endpoint.address).join(',')
 }
 

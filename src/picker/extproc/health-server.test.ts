@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { service as healthService } from 'grpc-health-check'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type HealthServer, startHealthServer } from './health-server.js'
+import { HEALTH_SERVICES, type HealthServer, startHealthServer } from './health-server.js'
 import { startExtProcServer } from './start-extproc-server.js'
 import { createScriptedPicker } from './test-support/scripted-picker.js'
 
@@ -31,7 +31,8 @@ describe('gRPC health (--grpc-health-port)', () => {
   it('reports liveness, readiness and the ext_proc service as SERVING once the server is up', async () => {
     const server = await startExtProcServer({ picker: createScriptedPicker([]), grpcPort: 0, healthPort: 0, secureServing: true })
     try {
-      for (const service of ['liveness', 'readiness', 'envoy.service.ext_proc.v3.ExternalProcessor', '']) {
+      expect(HEALTH_SERVICES).toEqual(['liveness', 'readiness', 'envoy.service.ext_proc.v3.ExternalProcessor'])
+      for (const service of [...HEALTH_SERVICES, '']) {
         expect(await check(server.healthPort, service)).toBe('SERVING')
       }
       await expect(check(server.healthPort, 'no.such.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND })

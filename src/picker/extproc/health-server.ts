@@ -18,13 +18,14 @@ export interface HealthServer {
  * `grpc-health-check` (Check and Watch). The overall service "" follows readiness.
  */
 export async function startHealthServer(options: { port: number; host: string }): Promise<HealthServer> {
-  const health = new HealthImplementation({ '': 'NOT_SERVING', liveness: 'SERVING', readiness: 'NOT_SERVING', [EXT_PROC_SERVICE_NAME]: 'NOT_SERVING' })
+  // Not ready until the ext_proc port is bound (startExtProcServer flips it); liveness is true from the start.
+  const health = new HealthImplementation(Object.fromEntries(['', ...HEALTH_SERVICES].map((service) => [service, service === 'liveness' ? 'SERVING' : 'NOT_SERVING'])))
   const server = new grpc.Server()
   health.addToServer(server)
   const port = await bind(server, hostPort(options.host, options.port), grpc.ServerCredentials.createInsecure())
   const setServing = (serving: boolean) => {
     const status = serving ? 'SERVING' : 'NOT_SERVING'
-    for (const service of ['', 'readiness', EXT_PROC_SERVICE_NAME]) health.setStatus(service, status)
+    for (const service of ['', ...HEALTH_SERVICES]) if (service !== 'liveness') health.setStatus(service, status)
   }
   return { port, setServing, close: () => shutdown(server, 0) }
 }

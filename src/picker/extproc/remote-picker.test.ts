@@ -103,6 +103,15 @@ describe('createRemotePicker against the ext_proc server', () => {
     await dead.close()
   })
 
+  it('a second pick for the same request abandons the first stream', async () => {
+    const r = await startWith(createScriptedPicker([A, B]))
+    await r.pick(request({ requestId: 'req-retry' }))
+    const second = await r.pick(request({ requestId: 'req-retry' }))
+    await expect.poll(() => picker.outcomes.map((outcome) => outcome.status)).toEqual([499])
+    r.complete({ requestId: 'req-retry', endpoint: second.endpoint, status: 200 })
+    await expect.poll(() => picker.outcomes.map((outcome) => outcome.status)).toEqual([499, 200])
+  })
+
   it('close() cancels in-flight streams, which the server completes as 499', async () => {
     const r = await startWith(createScriptedPicker([A]))
     await r.pick(request({ requestId: 'req-open' }))

@@ -61,6 +61,8 @@ export function createRemotePicker(options: RemotePickerOptions): EndpointPicker
         settled = true
         clearTimeout(timer)
         if ('decision' in outcome) {
+          // A second pick for the same request (a retry) replaces the first, which the remote then counts as abandoned.
+          inFlight.get(request.requestId)?.cancel()
           inFlight.set(request.requestId, call)
           resolve(outcome.decision)
         } else {
@@ -76,12 +78,15 @@ export function createRemotePicker(options: RemotePickerOptions): EndpointPicker
         else if (response.response === 'request_headers') settle(decode(response, request, endpointFor))
         // Anything else before the headers answer (e.g. BUFFERED-mode servers' empty CONTINUE) is not a decision yet.
       })
+      const forget = () => {
+        if (inFlight.get(request.requestId) === call) inFlight.delete(request.requestId)
+      }
       call.on('error', (error: grpc.ServiceError) => {
-        inFlight.delete(request.requestId)
+        forget()
         settle({ error: unavailable(`failed: ${error.details || error.message}`) })
       })
       call.on('end', () => {
-        inFlight.delete(request.requestId)
+        forget()
         settle({ error: unavailable('closed the stream without a decision') })
       })
 

@@ -140,7 +140,7 @@ schedulingProfiles:
       }) as unknown as Record<string, unknown>
       const methods: Record<string, string> = {
         filter: 'filter', score: 'scorer', pick: 'picker', pickProfiles: 'profile-handler', preRequest: 'pre-request',
-        produce: 'data-producer', responseComplete: 'response-complete', saturation: 'saturation-detector', disaggregate: 'pd-decider',
+        produce: 'data-producer', saturation: 'saturation-detector', disaggregate: 'pd-decider',
       }
       for (const [m, kind] of Object.entries(methods)) if (typeof plugin[m] === 'function') kindsFromInstance.add(kind)
       const declared = new Set(def.kinds.filter((k) => k !== 'data-source'))

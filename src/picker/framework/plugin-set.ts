@@ -7,14 +7,12 @@ import {
   isPicker,
   isPreRequest,
   isProfileHandler,
-  isResponseComplete,
   isSaturationDetector,
   isScorer,
   type DataProducer,
   type Plugin,
   type PreRequest,
   type ProfileHandler,
-  type ResponseComplete,
   type SaturationDetector,
   type SchedulerProfile,
 } from './types.js'
@@ -27,7 +25,6 @@ export interface PluginSet {
   readonly saturationDetector: SaturationDetector
   readonly producers: readonly DataProducer[]
   readonly preRequests: readonly PreRequest[]
-  readonly responseCompletes: readonly ResponseComplete[]
 }
 
 /** Plugins that keep per-endpoint state and must forget endpoints that left the pool. */
@@ -76,6 +73,5 @@ export function instantiatePlugins(
     saturationDetector: get(config.saturationDetector, isSaturationDetector, 'saturation detector'),
     producers: all.filter(isDataProducer),
     preRequests: all.filter(isPreRequest),
-    responseCompletes: all.filter(isResponseComplete),
   }
 }

@@ -9,7 +9,6 @@ export type PluginKind =
   | 'profile-handler'
   | 'pre-request'
   | 'data-producer'
-  | 'response-complete'
   | 'saturation-detector'
   | 'pd-decider'
   | 'data-source'

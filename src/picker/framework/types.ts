@@ -112,11 +112,6 @@ export interface DataProducer extends Plugin {
   produce(cycle: CycleState, request: SchedulingRequest, endpoints: readonly Endpoint[]): void
 }
 
-/** Learns from finished requests (in-flight counts, session tokens, LRU). */
-export interface ResponseComplete extends Plugin {
-  responseComplete(outcome: { requestId: string; endpointId: string; status: number }): void
-}
-
 export interface SaturationDetector extends Plugin {
   /** Pool saturation in [0,∞); sheddable requests are dropped at ≥ 1. */
   saturation(endpoints: readonly Endpoint[], now: number): number
@@ -139,8 +134,6 @@ export const isProfileHandler = (p: Plugin): p is ProfileHandler =>
   typeof (p as Partial<ProfileHandler>).pickProfiles === 'function'
 export const isPreRequest = (p: Plugin): p is PreRequest => typeof (p as Partial<PreRequest>).preRequest === 'function'
 export const isDataProducer = (p: Plugin): p is DataProducer => typeof (p as Partial<DataProducer>).produce === 'function'
-export const isResponseComplete = (p: Plugin): p is ResponseComplete =>
-  typeof (p as Partial<ResponseComplete>).responseComplete === 'function'
 export const isSaturationDetector = (p: Plugin): p is SaturationDetector =>
   typeof (p as Partial<SaturationDetector>).saturation === 'function'
 export const isPdDecider = (p: Plugin): p is PdDecider => typeof (p as Partial<PdDecider>).disaggregate === 'function'

@@ -35,27 +35,27 @@ export const disaggProfileHandler: PluginDefinition<Params> = {
   create: (name, p, ctx): ProfileHandler & PreRequest => {
     const headers = disaggHeadersHandler.create(name, { prefillProfile: p.profiles.prefill, encodeProfile: p.profiles.encode }, ctx) as PreRequest
     return {
-    type: 'disagg-profile-handler',
-    name,
-    pickProfiles: (cycle, request, profiles, results) => {
-      if (!results.has(p.profiles.decode)) return [profiles.get(p.profiles.decode)!]
-      const decode = results.get(p.profiles.decode)?.targets[0]
-      if (!decode) return []
-      return (['encode', 'prefill'] as const).flatMap((stage) => {
-        const profile = profiles.get(p.profiles[stage])
-        if (!profile || results.has(profile.name)) return []
-        const deciderName = p.deciders[stage]
-        const decider = deciderName === undefined ? undefined : ctx.plugin(deciderName)
-        const approve = decider === undefined ? deciderName === undefined : isPdDecider(decider) && decider.disaggregate(cycle, request, decode)
-        return approve ? [profile] : []
-      })
-    },
-    processResults: (_cycle, _request, results) => {
-      if (!results.get(p.profiles.decode)) throw new PickerError(429, 'failed to find available decode workers', 'rejected-saturated')
-      const profileResults = new Map<string, ProfileRunResult | undefined>([...results].filter(([, run]) => run !== undefined))
-      return { primaryProfile: p.profiles.decode, profileResults }
-    },
-    preRequest: headers.preRequest,
-  }
+      type: 'disagg-profile-handler',
+      name,
+      pickProfiles: (cycle, request, profiles, results) => {
+        if (!results.has(p.profiles.decode)) return [profiles.get(p.profiles.decode)!]
+        const decode = results.get(p.profiles.decode)?.targets[0]
+        if (!decode) return []
+        return (['encode', 'prefill'] as const).flatMap((stage) => {
+          const profile = profiles.get(p.profiles[stage])
+          if (!profile || results.has(profile.name)) return []
+          const deciderName = p.deciders[stage]
+          const decider = deciderName === undefined ? undefined : ctx.plugin(deciderName)
+          const approve = decider === undefined ? deciderName === undefined : isPdDecider(decider) && decider.disaggregate(cycle, request, decode)
+          return approve ? [profile] : []
+        })
+      },
+      processResults: (_cycle, _request, results) => {
+        if (!results.get(p.profiles.decode)) throw new PickerError(429, 'failed to find available decode workers', 'rejected-saturated')
+        const profileResults = new Map<string, ProfileRunResult | undefined>([...results].filter(([, run]) => run !== undefined))
+        return { primaryProfile: p.profiles.decode, profileResults }
+      },
+      preRequest: headers.preRequest,
+    }
   },
 }

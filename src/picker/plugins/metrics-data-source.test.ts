@@ -4,7 +4,7 @@ import { metricsDataSource } from './metrics-data-source.js'
 
 describe('data layer plugins', () => {
   it('metrics-data-source defaults to http /metrics and parses a Go interval', () => {
-    expect(metricsDataSource.parameters.parse({})).toEqual({ scheme: 'http', path: '/metrics', insecureSkipVerify: true })
+    expect(metricsDataSource.parameters.parse({})).toEqual({ path: '/metrics', insecureSkipVerify: true })
     expect(metricsDataSource.parameters.parse({ interval: '100ms' }).interval).toBe(100)
     expect(metricsDataSource.parameters.safeParse({ path: 'metrics' }).success).toBe(false)
   })

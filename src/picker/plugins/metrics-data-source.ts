@@ -4,8 +4,10 @@ import type { PluginDefinition } from '../framework/registry.js'
 import type { Plugin } from '../framework/types.js'
 
 const parameters = z.strictObject({
-  scheme: z.enum(['http', 'https']).default('http'),
+  /** Overrides the scheme of the endpoint's URL (GIE's default is http, as pods are addressed by IP). */
+  scheme: z.enum(['http', 'https']).optional(),
   path: z.string().startsWith('/').default('/metrics'),
+  /** Accept self-signed model-server certificates (KServe's vLLM serves its own). */
   insecureSkipVerify: z.boolean().default(true),
   /** Poll interval; unset = the picker's base interval (`--refresh-metrics-interval`, 50 ms). */
   interval: durationMs.optional(),

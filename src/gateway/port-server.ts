@@ -1,0 +1,163 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import type { AddressInfo, Socket } from 'node:net'
+import { createSecureContext, type SecureContext } from 'node:tls'
+import { hostnameMatches } from '../controller/hostname-match.js'
+import { openAIErrorBody, sendOpenAIError } from './openai-error.js'
+import { requestHost, type RequestHandler } from './request-handler.js'
+
+/** One Gateway listener served on a port: its handler, hostname, and (HTTPS) certificate. */
+export interface PortListener {
+  readonly handler: RequestHandler
+  readonly hostname: string | undefined
+  readonly certificate?: { cert: string; key: string }
+}
+
+export interface PortServerOptions {
+  /** Largest request head accepted (431 past it). */
+  maxHeaderBytes: number
+  /** Time to receive the request head (slow-client protection; 408 past it). */
+  headersTimeoutMs: number
+  /** Time to receive the whole request, body included (408 past it); 0 = none. */
+  requestTimeoutMs: number
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: number
+}
+
+type AnyServer = Server | Http2SecureServer
+
+/**
+ * A TCP port shared by every listener of the same protocol on it (Gateway API allows several listeners per port, told
+ * apart by hostname). HTTP is HTTP/1.1; HTTPS negotiates HTTP/2 or HTTP/1.1 by ALPN and picks the certificate by SNI.
+ * The listener set can be replaced at any time (reload, certificate rotation) without closing the port.
+ */
+export class PortServer {
+  #listeners: readonly PortListener[] = []
+  #contexts = new Map<PortListener, SecureContext>()
+  readonly #server: AnyServer
+  readonly #inFlight = new Set<ServerResponse | Http2ServerResponse>()
+  #port = 0
+
+  constructor(
+    readonly protocol: 'HTTP' | 'HTTPS',
+    listeners: readonly PortListener[],
+    options: PortServerOptions,
+  ) {
+    const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => this.#dispatch(req, res)
+    if (protocol === 'HTTP') {
+      const server = createServer({ keepAlive: true, maxHeaderSize: options.maxHeaderBytes, requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs }, handle)
+      server.keepAliveTimeout = options.keepAliveTimeoutMs
+      this.#server = server
+    } else {
+      const server = createSecureServer(
+        // HTTP/1.1 over TLS keeps Node's default head limit; HTTP/2 bounds the header list through SETTINGS.
+        { allowHTTP1: true, settings: { maxHeaderListSize: options.maxHeaderBytes }, SNICallback: (name, cb) => cb(null, this.#contextFor(name)) },
+        handle,
+      )
+      server.setTimeout(options.keepAliveTimeoutMs)
+      this.#server = server
+    }
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket))
+    this.setListeners(listeners)
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  get listeners(): readonly PortListener[] {
+    return this.#listeners
+  }
+
+  /** Replaces the listeners (and certificates) served on this port; connections stay open. */
+  setListeners(listeners: readonly PortListener[]): void {
+    const contexts = new Map<PortListener, SecureContext>()
+    for (const l of listeners) if (l.certificate) contexts.set(l, createSecureContext({ cert: l.certificate.cert, key: l.certificate.key }))
+    this.#listeners = listeners
+    this.#contexts = contexts
+    const first = listeners.find((l) => l.certificate)
+    if (this.protocol === 'HTTPS' && first?.certificate)
+      (this.#server as Http2SecureServer).setSecureContext({ cert: first.certificate.cert, key: first.certificate.key })
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject)
+        resolve()
+      })
+    })
+    this.#port = (this.#server.address() as AddressInfo).port
+    return this.#port
+  }
+
+  /** Requests whose response has not finished. */
+  get inFlight(): number {
+    return this.#inFlight.size
+  }
+
+  /**
+   * Stops accepting and waits for in-flight requests (streams included) to finish, closing idle keep-alive connections as
+   * they become idle; at the deadline the remaining connections are cut.
+   */
+  async close(deadlineMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    const server = this.#server as Server
+    const sweep = setInterval(() => server.closeIdleConnections?.(), 50)
+    const deadline = setTimeout(() => {
+      server.closeAllConnections?.()
+      for (const res of this.#inFlight) res.destroy()
+    }, deadlineMs)
+    server.closeIdleConnections?.()
+    await closed
+    clearInterval(sweep)
+    clearTimeout(deadline)
+  }
+
+  #dispatch(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+    this.#inFlight.add(res)
+    res.on('close', () => this.#inFlight.delete(res))
+    const listener = this.#listenerFor(requestHost(req))
+    if (!listener) {
+      sendOpenAIError(res, 404, `no listener on port ${this.#port} accepts host ${JSON.stringify(requestHost(req))}`, 'listener_not_found')
+      return
+    }
+    listener.handler.handle(req, res)
+  }
+
+  /** Most specific hostname first: exact, then the longest wildcard, then a listener without hostname. */
+  #listenerFor(host: string): PortListener | undefined {
+    let best: PortListener | undefined
+    let bestRank = -1
+    for (const l of this.#listeners) {
+      const rank = l.hostname === undefined ? 0 : !hostnameMatches(l.hostname, host) ? -1 : l.hostname.startsWith('*.') ? l.hostname.length : 10_000
+      if (rank > bestRank) {
+        best = l
+        bestRank = rank
+      }
+    }
+    return best
+  }
+
+  #contextFor(serverName: string): SecureContext | undefined {
+    const listener = this.#listenerFor(serverName)
+    return (listener && this.#contexts.get(listener)) ?? this.#contexts.values().next().value
+  }
+}
+
+/** Errors Node detects before a request exists (oversized head, slow client, bad syntax) still get OpenAI-shaped JSON. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
+    socket.destroy()
+    return
+  }
+  const [status, text, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'request headers exceed the limit']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request was not received in time']
+        : [400, 'Bad Request', `malformed request: ${err.message}`]
+  const body = openAIErrorBody(status, message, status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request')
+  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+}
