@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const gcPauses = { minor: 0, major: 0, majorMaxMs: 0, totalMs: 0 }
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const major = (e.detail as { kind?: number } | undefined)?.kind === 4 // NODE_PERFORMANCE_GC_MAJOR
+      const major = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 4 // NODE_PERFORMANCE_GC_MAJOR
       if (major) gcPauses.majorMaxMs = Math.max(gcPauses.majorMaxMs, e.duration)
       gcPauses[major ? 'major' : 'minor']++
       gcPauses.totalMs += e.duration

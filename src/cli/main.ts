@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
 import { registerGetCommand } from './get.js'
+import { registerPickerCommand } from './picker.js'
 import { registerSimCommand } from './sim.js'
 import { registerUpCommand } from './up.js'
 import { registerValidateCommand } from './validate.js'
@@ -15,6 +16,14 @@ registerValidateCommand(program)
 registerApplyCommand(program)
 registerGetCommand(program)
 registerSimCommand(program)
+registerPickerCommand(program, {
+  createPicker: async (config, endpoints, { registry }) => {
+    const { createInProcessPicker } = await import('../picker/in-process-picker.js')
+    const picker = createInProcessPicker({ config, poolName: 'standalone', registry })
+    picker.setEndpoints(endpoints)
+    return picker
+  },
+})
 
 try {
   await program.parseAsync(process.argv)

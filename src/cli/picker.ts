@@ -4,14 +4,13 @@ import { Registry } from 'prom-client'
 import { parse as parseYaml } from 'yaml'
 import type { EndpointRef } from '../picker/endpoint.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
-import { startExtProcServer } from '../picker/extproc/start-extproc-server.js'
 
 // `maitred picker`: the endpoint picker as its own process, served to Envoy/Istio over ext_proc — GIE's standalone mode
 // (a fixed endpoint list instead of an InferencePool watch). Flags keep the EPP's names and defaults.
 
 export interface PickerCommandDeps {
   /** Builds the picker from a parsed EndpointPickerConfig (undefined: the built-in default) over the given endpoints. */
-  createPicker: (config: unknown, endpoints: EndpointRef[], context: { registry: Registry }) => EndpointPicker
+  createPicker: (config: unknown, endpoints: EndpointRef[], context: { registry: Registry }) => EndpointPicker | Promise<EndpointPicker>
   /** Stops the command (tests); otherwise SIGINT/SIGTERM do. */
   shutdownSignal?: AbortSignal
   /** Status lines; stdout by default. */
@@ -95,10 +94,12 @@ export function registerPickerCommand(program: Command, deps: PickerCommandDeps)
 }
 
 async function runPicker(flags: PickerFlags, deps: PickerCommandDeps): Promise<void> {
+  // Loaded on use so that other commands start without gRPC.
+  const { startExtProcServer } = await import('../picker/extproc/start-extproc-server.js')
   const log = deps.log ?? ((line: string) => process.stdout.write(`${line}\n`))
   const config = await readConfig(flags)
   const registry = new Registry()
-  const picker = deps.createPicker(config, flags.endpoints, { registry })
+  const picker = await deps.createPicker(config, flags.endpoints, { registry })
   let server
   try {
     server = await startExtProcServer({

@@ -45,7 +45,17 @@ export class PortServer {
   ) {
     const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => this.#dispatch(req, res)
     if (protocol === 'HTTP') {
-      const server = createServer({ keepAlive: true, maxHeaderSize: options.maxHeaderBytes, requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs }, handle)
+      const server = createServer(
+        {
+          keepAlive: true,
+          maxHeaderSize: options.maxHeaderBytes,
+          requestTimeout: options.requestTimeoutMs,
+          headersTimeout: options.headersTimeoutMs,
+          // How often Node checks those two timeouts (its default, 30 s, would let a slow client hold a socket that long).
+          connectionsCheckingInterval: Math.max(100, Math.min(1_000, options.headersTimeoutMs / 4)),
+        },
+        handle,
+      )
       server.keepAliveTimeout = options.keepAliveTimeoutMs
       this.#server = server
     } else {

@@ -150,8 +150,14 @@ export class RequestHandler {
     const decision = await this.#pick(pool, ex, { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed }, explain)
     ex.record.picker_profiles = decision.profiles
     if (explain && decision.explain) ex.record.explain = decision.explain
+    // The picker's choice, then its fallbacks, then the rest of the pool: a retry never goes back to an endpoint that failed.
     const order = [decision.endpoint, ...decision.fallbacks]
-    let next = 0
+    const tried = new Set<string>()
+    const candidates = () => {
+      const endpoint = order.find((e) => !tried.has(e.id)) ?? pool.endpoints().find((e) => !tried.has(e.id))
+      if (endpoint) tried.add(endpoint.id)
+      return endpoint
+    }
     const headers = { ...forward.headers, ...decision.headers, 'x-gateway-destination-endpoint': decision.endpoint.address }
     const responseHeaders = (endpoint: EndpointRef) => ({
       ...forward.responseHeaders(endpoint),
@@ -159,7 +165,7 @@ export class RequestHandler {
     })
     let outcome: { endpoint: EndpointRef; status: number } = { endpoint: decision.endpoint, status: 503 }
     try {
-      outcome = await this.proxy.forward({ ...forward, headers, body, responseHeaders }, res, () => order[next++], retry)
+      outcome = await this.proxy.forward({ ...forward, headers, body, responseHeaders }, res, candidates, retry)
     } finally {
       pool.picker.complete({ requestId: ex.record.request_id, endpoint: outcome.endpoint, status: outcome.status })
     }

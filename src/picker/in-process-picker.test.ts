@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { Registry } from 'prom-client'
+import { generate } from 'selfsigned'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { EndpointRef } from './endpoint.js'
@@ -201,6 +203,34 @@ describe('promptText', () => {
       const { text, length } = promptText(body, max)
       expect(text.slice(0, max)).toBe(full.slice(0, max))
       expect(length).toBeGreaterThanOrEqual(9000 + 200)
+    }
+  })
+})
+
+describe('createInProcessPicker over HTTPS', () => {
+  it('scrapes a self-signed HTTPS endpoint (insecureSkipVerify, the default) and refuses it when verification is on', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'vllm' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' })
+    const server = createHttpsServer({ cert: pems.cert, key: pems.private }, (_req, res) => res.end('vllm:num_requests_waiting 1\nvllm:num_requests_running 0\nvllm:kv_cache_usage_perc 0\n'))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as AddressInfo
+    const ref = { id: 'ns/tls', name: 'tls', namespace: 'ns', address: `127.0.0.1:${port}`, url: `https://127.0.0.1:${port}`, labels: {} }
+    const lax = createInProcessPicker({ config: undefined, poolName: 'p', scrapeIntervalMs: 20 })
+    const strict = createInProcessPicker({
+      config: parse('plugins: [{type: queue-scorer}, {type: metrics-data-source, parameters: {insecureSkipVerify: false}}]'),
+      poolName: 'p',
+      scrapeIntervalMs: 20,
+    })
+    try {
+      lax.setEndpoints([ref])
+      strict.setEndpoints([ref])
+      expect((await lax.pick(req({ model: 'm', prompt: 'x' }))).endpoint.id).toBe('ns/tls')
+      expect(lax.endpointStates()[0]!.metrics?.waitingQueueSize).toBe(1)
+      await expect(strict.pick(req({ model: 'm', prompt: 'x' }))).rejects.toMatchObject({ status: 503 })
+      expect(strict.endpointStates()[0]!.healthy).toBe(false)
+    } finally {
+      await lax.close()
+      await strict.close()
+      await new Promise((r) => server.close(r))
     }
   })
 })

@@ -75,7 +75,9 @@ class InProcessPicker implements EndpointPicker {
     const all = [...plugins.plugins.values()]
     const source = all.find((p) => p.type === 'metrics-data-source') as { params?: MetricsDataSourceParams } | undefined
     const extractor = all.find((p) => p.type === 'core-metrics-extractor') as { engineConfigs?: readonly EngineConfig[] } | undefined
-    this.#inFlight = new InFlightTracker(Math.max(IN_FLIGHT_TTL_MS, ...all.filter(hasInFlightTimeout).map((p) => p.inFlightTimeoutMs)))
+    // A plugin's requestTimeout (active-request-scorer) bounds how long an unfinished request counts as in flight.
+    const timeouts = all.filter(hasInFlightTimeout).map((p) => p.inFlightTimeoutMs)
+    this.#inFlight = new InFlightTracker(timeouts.length > 0 ? Math.max(...timeouts) : IN_FLIGHT_TTL_MS)
     this.#store = new EndpointStore({
       intervalMs: source?.params?.interval ?? options.scrapeIntervalMs ?? DEFAULT_INTERVAL_MS,
       path: source?.params?.path ?? '/metrics',

@@ -76,6 +76,7 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
     return
   }
   if (failure === 'slow_start') await ctx.sleep(ctx.options.slowStartMs, aborter.signal)
+  if (aborter.signal.aborted) return
 
   const prompts = kind === 'chat' ? [chatPrompt(ctx.tokenizer, body as ChatRequest)] : completionPrompts(ctx.tokenizer, body as CompletionRequest)
   const promptTokens = prompts.reduce((sum, p) => sum + p.tokenIds.length, 0)
@@ -98,6 +99,7 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
     kvParams = await prefillRemotely(prefiller, kind === 'chat' ? '/v1/chat/completions' : '/v1/completions', raw as Record<string, unknown>, aborter.signal)
   }
   const remotePrefill = kvParams?.do_remote_prefill === true
+  if (aborter.signal.aborted) return
 
   const n = body.n ?? 1
   const stop = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop

@@ -176,6 +176,16 @@ describe('simulator HTTP surface', () => {
     expect(await metric(s, 'vllm:prompt_tokens_total')).toBe(4)
   })
 
+  it('preempts when KV blocks run out, and every request still completes', async () => {
+    // 10 usable blocks of 16 tokens; three sequences growing to 62 tokens need 12.
+    const s = await sim({ numGpuBlocks: 11 })
+    const body = { prompt: 'Hello world', max_tokens: 60, ignore_eos: true }
+    const results = await Promise.all([0, 1, 2].map(() => post(s, '/v1/completions', body)))
+    expect(results.map((r) => r.json.usage.completion_tokens)).toEqual([60, 60, 60])
+    expect(await metric(s, 'vllm:num_preemptions_total')).toBeGreaterThan(0)
+    expect(await metric(s, 'vllm:kv_cache_usage_perc')).toBe(0)
+  })
+
   it('aborts the engine request when a streaming client disconnects', async () => {
     const s = await sim({ timeScale: 5 })
     const controller = new AbortController()

@@ -3,6 +3,7 @@ import { schedulerFor } from '../framework/testdata/scheduler-for.js'
 import { SPEC_CONFIGS } from '../framework/testdata/spec-configs.js'
 import type { SchedulingRequest } from '../framework/types.js'
 import { emptyMutations, makeEndpoint, makeRequest } from './contract/fixtures.js'
+import { profileHandlerContract } from './contract/profile-handler-contract.js'
 
 const prefill = makeEndpoint('prefill-0', {}, { labels: { 'llm-d.ai/role': 'prefill' }, port: 8100 })
 const decode = makeEndpoint('decode-0', {}, { labels: { 'llm-d.ai/role': 'decode' }, port: 8200 })
@@ -14,6 +15,8 @@ function run(s: ReturnType<typeof schedulerFor>, req: SchedulingRequest, eps = [
   for (const p of s.plugins.preRequests) p.preRequest(out.cycle, req, out.result, mutations)
   return { profiles: out.profilesRun, headers: mutations.headers, primary: out.result.primaryProfile }
 }
+
+for (const name of ['llm-d-router HEAD P/D (example C)', 'KServe default (with prefill)']) profileHandlerContract(name, SPEC_CONFIGS[name]!)
 
 describe('disagg-profile-handler + prefix-based-pd-decider (llm-d HEAD, example C)', () => {
   const s = schedulerFor(SPEC_CONFIGS['llm-d-router HEAD P/D (example C)']!)

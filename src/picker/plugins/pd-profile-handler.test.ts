@@ -3,6 +3,7 @@ import { schedulerFor } from '../framework/testdata/scheduler-for.js'
 import { SPEC_CONFIGS } from '../framework/testdata/spec-configs.js'
 import type { SchedulingRequest } from '../framework/types.js'
 import { emptyMutations, makeEndpoint, makeRequest } from './contract/fixtures.js'
+import { profileHandlerContract } from './contract/profile-handler-contract.js'
 
 const prefill = makeEndpoint('prefill-0', {}, { labels: { 'llm-d.ai/role': 'prefill' }, port: 8100 })
 const decode = makeEndpoint('decode-0', {}, { labels: { 'llm-d.ai/role': 'decode' }, port: 8200 })
@@ -13,6 +14,8 @@ function run(s: ReturnType<typeof schedulerFor>, req: SchedulingRequest, eps = [
   for (const p of s.plugins.preRequests) p.preRequest(out.cycle, req, out.result, mutations)
   return { primary: out.result.profileResults.get(out.result.primaryProfile)!.targets[0]!.ref.address, profiles: out.profilesRun, mutations, result: out.result }
 }
+
+for (const name of ['llm-d v0.3 P/D (example B)', 'llm-d v0.5 P/D', "seed's P/D fix"]) profileHandlerContract(name, SPEC_CONFIGS[name]!)
 
 describe('pd-profile-handler (llm-d v0.3 threshold rule, example B)', () => {
   const s = schedulerFor(SPEC_CONFIGS['llm-d v0.3 P/D (example B)']!)

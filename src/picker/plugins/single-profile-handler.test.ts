@@ -3,6 +3,10 @@ import { CycleState } from '../framework/cycle-state.js'
 import type { ProfileHandler, SchedulerProfile } from '../framework/types.js'
 import { createPlugin, makeEndpoint, makeRequest } from './contract/fixtures.js'
 import { singleProfileHandler } from './single-profile-handler.js'
+import { profileHandlerContract } from './contract/profile-handler-contract.js'
+import { SPEC_CONFIGS } from '../framework/testdata/spec-configs.js'
+
+profileHandlerContract('KServe default (no prefill)', SPEC_CONFIGS['KServe default (no prefill)']!)
 
 describe('single-profile-handler', () => {
   const h = createPlugin<ProfileHandler>(singleProfileHandler)
