@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 
@@ -16,9 +16,12 @@ export interface RunState {
 
 const file = (dir: string) => join(dir, 'run.json')
 
+/** Written to a temporary file and renamed, so a reader never sees half a file. */
 export async function writeRunState(dir: string, state: RunState): Promise<void> {
   await mkdir(dir, { recursive: true })
-  await writeFile(file(dir), JSON.stringify(state, null, 2))
+  const tmp = `${file(dir)}.${process.pid}.tmp`
+  await writeFile(tmp, JSON.stringify(state, null, 2))
+  await rename(tmp, file(dir))
 }
 
 export async function readRunState(dir: string): Promise<RunState | undefined> {

@@ -75,7 +75,11 @@ export interface RetryPolicy {
   minRetryConcurrency: number
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, codes: [503], budgetRatio: 0.2, minRetryConcurrency: 3 }
+/**
+ * When a replica dies, every request in flight on it needs a retry at once: with two replicas that is half the traffic,
+ * so the budget allows retries up to half the requests in flight (and at least 10) before it protects the survivors.
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, codes: [503], budgetRatio: 0.5, minRetryConcurrency: 10 }
 
 const discard = () => new Writable({ write: (_chunk, _enc, cb) => cb() })
 

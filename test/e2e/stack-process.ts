@@ -11,6 +11,8 @@ export const BIN = fileURLToPath(new URL('../../bin/maitred.js', import.meta.url
 export interface StackProcess {
   child: ChildProcess
   state: RunState
+  /** The state dir of this stack (run.json, pki/). */
+  stateDir: string
   /** URL of the first listener of the named gateway (default: the first gateway). */
   gatewayUrl(name?: string): string
   stdout(): string
@@ -48,6 +50,7 @@ export async function startStack(args: string[] = [], readyTimeoutMs = 60_000): 
   return {
     child,
     state: ready,
+    stateDir: dir,
     gatewayUrl: (name) => (name ? ready.gateways.find((g) => g.name === name) : ready.gateways[0])!.urls[0]!,
     stdout: () => out,
     stderr: () => err,
