@@ -20,12 +20,9 @@ export const modelServerSchema = z
     metadata: objectMeta,
     spec: z.strictObject({
       simulator: simOptionsSchema.optional(),
-      external: z
-        .strictObject({
-          url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
-          tls: upstreamTls.optional(),
-        })
-        .optional(),
+      external: z.strictObject({ url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')) }).optional(),
+      /** How the gateway and the picker connect to this server over HTTPS (an external https URL, or a simulator with a certificate). */
+      tls: upstreamTls.optional(),
     }),
   })
   .superRefine((ms, ctx) => {

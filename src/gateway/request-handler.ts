@@ -4,10 +4,10 @@ import type { Http2ServerRequest } from 'node:http2'
 import { durationToMs } from '../config/object-meta.js'
 import { PickerError, type Decision } from '../picker/endpoint-picker.js'
 import type { EndpointRef } from '../picker/endpoint.js'
+import { formatExplainHeader } from '../picker/framework/explain.js'
 import type { AccessLog, AccessLogRecord } from './access-log.js'
 import { chooseWeighted, type BackendResolver, type PoolBackend, type ResolvedBackend } from './backend.js'
 import type { ClientResponse } from './client-sink.js'
-import { explainHeader } from './explain-header.js'
 import { normalizePath, splitTarget } from './normalize-path.js'
 import { GatewayError, sendOpenAIError } from './openai-error.js'
 import { parseInferenceBody, readRequestBody } from './request-body.js'
@@ -158,10 +158,13 @@ export class RequestHandler {
       if (endpoint) tried.add(endpoint.id)
       return endpoint
     }
-    const headers = { ...forward.headers, ...decision.headers, 'x-gateway-destination-endpoint': decision.endpoint.address }
+    const headers = { ...forward.headers }
+    for (const name of decision.removeHeaders ?? []) delete headers[name.toLowerCase()]
+    Object.assign(headers, decision.headers, { 'x-gateway-destination-endpoint': decision.endpoint.address })
     const responseHeaders = (endpoint: EndpointRef) => ({
       ...forward.responseHeaders(endpoint),
-      ...(explain && decision.explain ? { 'x-maitred-explain': explainHeader(decision.explain) } : {}),
+      ...decision.responseHeaders,
+      ...(explain && decision.explain ? { 'x-maitred-explain': formatExplainHeader(decision.explain) } : {}),
     })
     let outcome: { endpoint: EndpointRef; status: number } = { endpoint: decision.endpoint, status: 503 }
     try {

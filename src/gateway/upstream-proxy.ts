@@ -89,6 +89,9 @@ const discard = () => new Writable({ write: (_chunk, _enc, cb) => cb() })
  */
 export class UpstreamProxy {
   readonly #agent: Agent
+  /** One pool per distinct upstream TLS setting (CA, SNI, verification); plain and default-trust endpoints share #agent. */
+  readonly #tlsAgents = new Map<string, Agent>()
+  readonly #connectTimeoutMs: number
   #inFlight = 0
   #retrying = 0
   /** Attempts in flight per upstream origin, so a retired endpoint can be stopped once it has no traffic left. */
@@ -96,7 +99,29 @@ export class UpstreamProxy {
   readonly #idleWaiters = new Map<string, Set<() => void>>()
 
   constructor(options: { connectTimeoutMs?: number } = {}) {
-    this.#agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: options.connectTimeoutMs ?? 2_000 }, pipelining: 1 })
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2_000
+    this.#agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: this.#connectTimeoutMs }, pipelining: 1 })
+  }
+
+  #dispatcherFor(endpoint: EndpointRef): Agent {
+    const tls = endpoint.tls
+    if (!tls) return this.#agent
+    const key = JSON.stringify([tls.ca ?? '', tls.serverName ?? '', tls.insecureSkipVerify ?? false])
+    let agent = this.#tlsAgents.get(key)
+    if (!agent) {
+      agent = new Agent({
+        keepAliveTimeout: 4_000,
+        pipelining: 1,
+        connect: {
+          timeout: this.#connectTimeoutMs,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          ...(tls.serverName ? { servername: tls.serverName } : {}),
+          rejectUnauthorized: !tls.insecureSkipVerify,
+        },
+      })
+      this.#tlsAgents.set(key, agent)
+    }
+    return agent
   }
 
   /**
@@ -125,7 +150,7 @@ export class UpstreamProxy {
         const signal = req.attemptTimeoutMs > 0 ? AbortSignal.any([req.signal, AbortSignal.timeout(req.attemptTimeoutMs)]) : req.signal
         this.#perOrigin.set(endpoint.url, (this.#perOrigin.get(endpoint.url) ?? 0) + 1)
         try {
-          await this.#agent.stream(
+          await this.#dispatcherFor(endpoint).stream(
             { origin: endpoint.url, path: req.path, method: req.method as 'GET', headers: req.headers, body: req.body, signal },
             ({ statusCode, headers }) => {
               if (policy.codes.includes(statusCode) && mayRetry(attempt)) {
@@ -181,8 +206,8 @@ export class UpstreamProxy {
     this.#idleWaiters.delete(origin)
   }
 
-  close(): Promise<void> {
-    return this.#agent.close()
+  async close(): Promise<void> {
+    await Promise.all([this.#agent.close(), ...[...this.#tlsAgents.values()].map((a) => a.close())])
   }
 }
 function isConnectFailure(err: unknown): boolean {

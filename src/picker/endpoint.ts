@@ -12,6 +12,16 @@ export interface EndpointRef {
   /** Base URL the proxy and the scraper use, e.g. `http://127.0.0.1:41234` (no trailing slash). */
   readonly url: string
   readonly labels: Readonly<Record<string, string>>
+  /** How to reach an `https://` endpoint (DestinationRule-like); absent means the system's trust store. */
+  readonly tls?: UpstreamTls
+}
+
+export interface UpstreamTls {
+  /** PEM bundle trusted for this endpoint (e.g. the service CA that signed vLLM's certificate). */
+  readonly ca?: string
+  /** SNI and the name verified in the certificate, when it differs from the URL's host. */
+  readonly serverName?: string
+  readonly insecureSkipVerify?: boolean
 }
 
 /** Metrics scraped from an endpoint's `/metrics`, mapped to canonical names (vLLM, SGLang, TRT-LLM → these). */

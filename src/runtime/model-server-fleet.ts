@@ -1,7 +1,17 @@
+import { readFile } from 'node:fs/promises'
 import type { ModelServer } from '../config/model-server-schema.js'
+import type { UpstreamTls } from '../picker/endpoint.js'
 import type { SimOptions } from '../sim/sim-options.js'
 import { EndpointRegistry } from './endpoint-registry.js'
 import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js'
+
+/** Reads the CA file once, when the server joins; the proxy and the scraper then use the PEM. */
+async function upstreamTls(server: ModelServer): Promise<UpstreamTls | undefined> {
+  const tls = server.spec.tls
+  if (!tls) return undefined
+  const ca = tls.caFile ? await readFile(tls.caFile, 'utf8') : undefined
+  return { ...(ca ? { ca } : {}), ...(tls.serverName ? { serverName: tls.serverName } : {}), insecureSkipVerify: tls.insecureSkipVerify }
+}
 
 const idOf = (m: ModelServer) => `${m.metadata.namespace}/${m.metadata.name}`
 const fingerprint = (m: ModelServer) => JSON.stringify([m.metadata.labels ?? {}, m.spec])
@@ -54,9 +64,10 @@ export class ModelServerFleet {
 
   async #start(server: ModelServer): Promise<void> {
     const id = idOf(server)
+    const tls = await upstreamTls(server)
     if (server.spec.external) {
       this.#servers.set(id, server)
-      this.endpoints.add(server, server.spec.external.url)
+      this.endpoints.add(server, server.spec.external.url, tls)
       return
     }
     const options: SimOptions = { ...server.spec.simulator, ...this.overrides }
@@ -68,7 +79,7 @@ export class ModelServerFleet {
     })
     this.#servers.set(id, server)
     this.simulators.set(id, proc)
-    this.endpoints.add(server, proc.url)
+    this.endpoints.add(server, proc.url, tls)
   }
 
   async close(): Promise<void> {

@@ -193,6 +193,18 @@ describe('Engine', () => {
     expect(ttft(remote)).not.toBeCloseTo(ttft(local), 0)
   })
 
+  it('jitter is seeded: the same seed gives the same timings, another seed different ones', () => {
+    const run = (seed: number, jitter: number) => {
+      const { clock, submit } = setup({ seed, jitter })
+      const req = submit(tokens(300), 20)
+      clock.runAll()
+      return [req.firstTokenMs, req.finishedMs]
+    }
+    expect(run(1, 0.2)).toEqual(run(1, 0.2))
+    expect(run(1, 0.2)).not.toEqual(run(2, 0.2))
+    expect(run(1, 0.2)).not.toEqual(run(1, 0))
+  })
+
   it('step time grows with the batch: more sequences, longer inter-token latency', () => {
     const one = timing.stepMs([{ newTokens: 1, contextTokens: 1000 }])
     const many = timing.stepMs(Array.from({ length: 64 }, () => ({ newTokens: 1, contextTokens: 1500 })))

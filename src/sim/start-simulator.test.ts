@@ -269,6 +269,23 @@ describe('simulator HTTP surface', () => {
     await expect(post(s3, '/v1/completions', { prompt: 'Hello world', max_tokens: 2 })).rejects.toThrow()
   })
 
+  it('injected slow starts delay the first token, and hangs never answer', async () => {
+    // 2 000 simulated ms at 20× = 100 ms of wall time.
+    const slow = await sim({ failureInjectionRate: 100, failureTypes: ['slow_start'], slowStartMs: 2000 })
+    const t0 = performance.now()
+    expect((await post(slow, '/v1/completions', { prompt: 'Hello world', max_tokens: 1 })).status).toBe(200)
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(95)
+    const hang = await sim({ failureInjectionRate: 100, failureTypes: ['hang'] })
+    const request = fetch(`${hang.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'Hello world', max_tokens: 1 }),
+      signal: AbortSignal.timeout(300),
+    })
+    await expect(request).rejects.toThrow(/timeout|abort/i)
+    expect(await metric(hang, 'vllm:num_requests_running')).toBe(0)
+  })
+
   it('rejects bad options with zod paths', async () => {
     await expect(startSimulator({ maxNumSeqs: 0 })).rejects.toThrow(/maxNumSeqs/)
     await expect(startSimulator({ nope: 1 } as SimOptions)).rejects.toThrow(/nope/)

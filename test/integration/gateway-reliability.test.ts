@@ -1,5 +1,7 @@
 import { readFile, mkdtemp } from 'node:fs/promises'
 import { get as httpGet } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { connect as http2Connect } from 'node:http2'
 import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parseStackText } from '../../src/config/load-stack.js'
 import { deriveStack } from '../../src/controller/derive-stack.js'
 import { PickerError } from '../../src/picker/endpoint-picker.js'
+import { LocalCertificateAuthority } from '../../src/runtime/local-certificate-authority.js'
 import { StackRuntime, type StackRuntimeOptions } from '../../src/runtime/stack-runtime.js'
 import { okJson, stackYaml, startUpstream, type TestUpstream } from './upstreams.js'
 
@@ -100,6 +103,37 @@ describe('TLS everywhere', () => {
     })
     expect(status).toBe(200)
     expect(received).toBe(payload)
+  })
+})
+
+describe('upstream TLS (DestinationRule-like)', () => {
+  async function httpsUpstream(dir: string) {
+    const ca = await LocalCertificateAuthority.open(join(dir, 'upstream-pki'))
+    const issued = await ca.issue('vllm', ['vllm.my-first-model.svc', '127.0.0.1'])
+    const server = createHttpsServer({ cert: issued.cert, key: issued.key }, (req, res) => res.end(JSON.stringify({ path: req.url, tls: true })))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanups.push(() => new Promise((r) => server.close(r)))
+    return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caFile: ca.certFile }
+  }
+
+  it.each([
+    ['the CA that signed it', (caFile: string) => `  tls: {caFile: "${caFile}"}`, 200],
+    ['the CA and an SNI name', (caFile: string) => `  tls: {caFile: "${caFile}", serverName: vllm.my-first-model.svc}`, 200],
+    ['verification off', () => '  tls: {insecureSkipVerify: true}', 200],
+    ['nothing (system trust only)', () => '', 503],
+  ])('reaches an HTTPS model server trusting %s', async (_, tls, expected) => {
+    const dir = await mkdtemp(join(tmpdir(), 'maitred-up-tls-'))
+    const upstream = await httpsUpstream(dir)
+    const rt = await StackRuntime.start(stackOf(stackYaml([upstream.url], '', tls(upstream.caFile))), {
+      bindHost: '127.0.0.1',
+      listenerPort: () => 0,
+      accessLog: 'off',
+      stateDir: dir,
+    })
+    cleanups.push(() => rt.close())
+    const res = await fetch(`${rt.listeners[0]!.url}/team/m/v1/models`)
+    expect(res.status).toBe(expected)
+    if (expected === 200) expect(await res.json()).toEqual({ path: '/v1/models', tls: true })
   })
 })
 

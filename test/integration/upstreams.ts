@@ -46,7 +46,7 @@ export const okJson = (name: string) => (_req: IncomingMessage, res: ServerRespo
 }
 
 /** A stack file: one open gateway, one pool + picker + route for `/team/m`, served by the given external servers. */
-export function stackYaml(urls: readonly string[], extra = ''): string {
+export function stackYaml(urls: readonly string[], extra = '', serverTls = ''): string {
   const servers = urls
     .map(
       (url, i) => `---
@@ -58,6 +58,7 @@ metadata:
   labels: {app.kubernetes.io/part-of: llminferenceservice, app.kubernetes.io/name: m, kserve.io/component: workload}
 spec:
   external: {url: "${url}"}
+${serverTls}
 `,
     )
     .join('')
