@@ -114,11 +114,11 @@ export class RequestHandler {
       path: rewrite.path + query,
       headers,
       signal: controller.signal,
-      responseHeaders: (endpoint: EndpointRef): Record<string, string> => {
-        const extra: Record<string, string> = { 'x-request-id': ex.record.request_id, 'x-gateway-destination-endpoint-served': endpoint.address }
-        if (rewrite.responseHeaders) modifyHeaders(extra, rewrite.responseHeaders)
-        return extra
-      },
+      responseHeaders: (endpoint: EndpointRef): Record<string, string> => ({
+        'x-request-id': ex.record.request_id,
+        'x-gateway-destination-endpoint-served': endpoint.address,
+      }),
+      ...(rewrite.responseHeaders ? { modifyResponseHeaders: (h: Record<string, string | string[]>) => modifyHeaders(h, rewrite.responseHeaders!) } : {}),
       attemptTimeoutMs: match.rule.timeouts?.backendRequest ? durationToMs(match.rule.timeouts.backendRequest) : 0,
       onHeaders: (r: ForwardResult) => this.#upstreamDone(ex, r),
     }

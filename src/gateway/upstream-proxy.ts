@@ -31,6 +31,8 @@ export interface ForwardRequest {
   signal: AbortSignal
   /** Headers added to the client response (e.g. the endpoint that served it). */
   responseHeaders: (endpoint: EndpointRef) => Record<string, string>
+  /** The route's ResponseHeaderModifier, applied to the merged upstream + gateway headers. */
+  modifyResponseHeaders?: (headers: Record<string, string | string[]>) => void
   /** Per-attempt timeout (Gateway API backendRequest); 0 = none. */
   attemptTimeoutMs: number
   /** Called when upstream response headers arrive, before any byte goes to the client. */
@@ -160,7 +162,9 @@ export class UpstreamProxy {
               headersAt = performance.now()
               status = statusCode
               req.onHeaders?.({ endpoint, status, attempts: attempt, upstreamMs: headersAt - started })
-              res.writeHead(statusCode, responseHeaders(headers, req.responseHeaders(endpoint)))
+              const out = responseHeaders(headers, req.responseHeaders(endpoint))
+              req.modifyResponseHeaders?.(out as Record<string, string | string[]>)
+              res.writeHead(statusCode, out)
               return new ClientSink(res, String(headers['content-type'] ?? '').startsWith('text/event-stream'))
             },
           )

@@ -354,7 +354,10 @@ export class Engine {
   private completeStep(batch: Scheduled[], nowMs: number): void {
     this.steps++
     let stepTokens = 0
-    for (const { req, numNewTokens } of batch) {
+    // Newly admitted sequences sit at the end of the batch: deliver theirs first, so writing hundreds of decode chunks does
+    // not delay first tokens (all of a step's tokens share one simulated instant; only the wall-clock order changes).
+    for (let b = batch.length - 1; b >= 0; b--) {
+      const { req, numNewTokens } = batch[b] as Scheduled
       if (req.state !== 'running') continue
       stepTokens += numNewTokens
       req.numComputedTokens += numNewTokens
