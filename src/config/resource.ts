@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import type { EndpointPickerConfigResource } from './endpoint-picker-config-schema.js'
 import { gatewaySchema, type Gateway } from './gateway-schema.js'
 import { httpRouteSchema, type HTTPRoute } from './httproute-schema.js'
+import { inferenceObjectiveSchema, type InferenceObjective } from './inference-objective-schema.js'
 import { inferencePoolSchema, type InferencePool } from './inferencepool-schema.js'
 import { llmInferenceServiceSchema, type LLMInferenceService } from './llminferenceservice-schema.js'
 import { modelServerSchema, type ModelServer } from './model-server-schema.js'
@@ -17,6 +18,7 @@ export type Resource =
   | ModelServer
   | LLMInferenceService
   | EndpointPickerConfigResource
+  | InferenceObjective
   | Secret
   | Namespace
 export type ResourceKind = Resource['kind']
@@ -29,6 +31,7 @@ export const RESOURCE_SCHEMAS: Record<Exclude<ResourceKind, 'EndpointPickerConfi
   Service: serviceSchema,
   ModelServer: modelServerSchema,
   LLMInferenceService: llmInferenceServiceSchema,
+  InferenceObjective: inferenceObjectiveSchema,
   Secret: secretSchema,
   Namespace: namespaceSchema,
 }

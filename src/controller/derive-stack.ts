@@ -3,6 +3,7 @@ import type { InferencePool } from '../config/inferencepool-schema.js'
 import { ofKind, resourceId, type Resource } from '../config/resource.js'
 import { deriveLLMInferenceService } from './derive-llmisvc.js'
 import { matchesLabels } from './label-selector.js'
+import { remotePickerRef } from './remote-picker-ref.js'
 import { workloadSelector } from './llmisvc-names.js'
 import type { PickerDeployment, Stack } from './stack.js'
 
@@ -19,6 +20,7 @@ export function deriveStack(declared: readonly Resource[]): Stack {
     services: ofKind(declared, 'Service'),
     modelServers: ofKind(declared, 'ModelServer'),
     llmInferenceServices: ofKind(declared, 'LLMInferenceService'),
+    objectives: ofKind(declared, 'InferenceObjective'),
     secrets: ofKind(declared, 'Secret'),
     namespaces: ofKind(declared, 'Namespace'),
     ownerOf: {},
@@ -52,6 +54,13 @@ export function deriveStack(declared: readonly Resource[]): Stack {
   for (const pool of stack.pools) {
     if (stack.pickers.some((p) => p.poolName === pool.metadata.name && p.namespace === pool.metadata.namespace)) continue
     stack.pickers.push(pickerForDeclaredPool(pool, configs))
+  }
+  for (const picker of stack.pickers) {
+    const pool = stack.pools.find((p) => p.metadata.name === picker.poolName && p.metadata.namespace === picker.namespace)
+    const objectives = stack.objectives.filter((o) => o.metadata.namespace === picker.namespace && o.spec.poolRef.name === picker.poolName)
+    if (objectives.length > 0) picker.objectives = Object.fromEntries(objectives.map((o) => [o.metadata.name, o.spec.priority]))
+    const remote = pool && remotePickerRef(pool)
+    if (remote) picker.remote = remote
   }
   return stack
 }

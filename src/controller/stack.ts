@@ -1,5 +1,6 @@
 import type { Gateway } from '../config/gateway-schema.js'
 import type { HTTPRoute } from '../config/httproute-schema.js'
+import type { InferenceObjective } from '../config/inference-objective-schema.js'
 import type { InferencePool } from '../config/inferencepool-schema.js'
 import type { LLMInferenceService } from '../config/llminferenceservice-schema.js'
 import type { ModelServer } from '../config/model-server-schema.js'
@@ -18,6 +19,18 @@ export interface PickerDeployment {
   config: Record<string, unknown> | undefined
   /** Where the config came from, for `get pools` and the doctor. */
   configSource: string
+  /** InferenceObjective name → priority for this pool (the `x-gateway-inference-objective` lookup). */
+  objectives?: Record<string, number>
+  /** Set when the pool is served by a picker elsewhere (annotation `maitred.dev/endpoint-picker-address`), over ext_proc. */
+  remote?: RemotePickerRef
+}
+
+/** Where a pool's remote endpoint picker listens, and how to reach it (TLS when any TLS field is set). */
+export interface RemotePickerRef {
+  address: string
+  caFile?: string
+  serverName?: string
+  insecureSkipVerify?: boolean
 }
 
 /** Everything the runtime starts: declared resources plus what the controller derived from them. */
@@ -29,6 +42,7 @@ export interface Stack {
   services: Service[]
   modelServers: ModelServer[]
   llmInferenceServices: LLMInferenceService[]
+  objectives: InferenceObjective[]
   secrets: Secret[]
   namespaces: Namespace[]
   /** `Kind/ns/name` of each derived object → `Kind/ns/name` of the resource it came from. */
