@@ -1,47 +1,169 @@
 /**
- * npm run bench:proxy — gateway overhead: the same simulated replica measured (a) directly and (b) through maitred's full
- * pipeline (route match, picker, metrics scraping, access log), in one run, at concurrency 1 and 64. Prints b/a.
- * The simulator runs 10 000× faster than real time so that its modelled GPU time is negligible and the proxy is what is measured.
+ * npm run bench:proxy — what the gateway costs, against two anchors, in one run. Four targets share one zero-latency
+ * OpenAI-shaped upstream (bench/anchors/zero-latency-upstream.ts, its own process), so the proxy is what gets measured:
+ *   direct   the upstream itself
+ *   maitred  `maitred up` with the default stack's full pipeline: route match, picker (scraping the upstream's /metrics),
+ *            access log to a file
+ *   nginx    a plain keep-alive reverse proxy (bench/nginx/nginx.conf; skipped with a hint when nginx is not installed)
+ *   undici   a bare node:http + undici Pool proxy (bench/anchors/undici-proxy.ts)
+ * over HTTP and HTTPS (to the proxy; upstream stays plain HTTP), non-streamed and streamed (SSE), at concurrency 1 and 64:
+ * requests/s, p50/p99 latency, and the proxy process's CPU time per request and RSS (from /proc). Prints each proxy's
+ * ratios to direct, to the undici proxy and to nginx. BENCH_SECONDS (default 4) sets each measured window.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Agent, request } from 'undici'
+import { LocalCertificateAuthority } from '../src/runtime/local-certificate-authority.js'
+import { startAnchor, type AnchorProcess } from './anchors/child-process.js'
 import { formatLoadTable, runLoad, type LoadResult } from './load.js'
-import { startStackUnderTest } from './stack-under-test.js'
+import { findNginx, startNginx, type NginxProcess } from './nginx/start-nginx.js'
+import { startStackUnderTest, type StackUnderTest } from './stack-under-test.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
-const STACK = `
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
+const WARM_UP_SECONDS = Math.max(1, Math.round(SECONDS / 2))
+const PROTOCOLS = ['http', 'https'] as const
+const MODES = ['non-streamed', 'streamed'] as const
+const CONCURRENCY = [1, 64] as const
+type Protocol = (typeof PROTOCOLS)[number]
+type Mode = (typeof MODES)[number]
+
+const body = (stream: boolean) =>
+  JSON.stringify({ model: 'Qwen/Qwen3-0.6B', messages: [{ role: 'user', content: 'Hi, who are you?' }], max_tokens: 8, ...(stream ? { stream: true } : {}) })
+const BODIES: Record<Mode, string> = { 'non-streamed': body(false), streamed: body(true) }
+
+/** The default stack's shape: an LLMInferenceService (route, InferencePool, default picker) whose one replica is the upstream. */
+const stackYaml = (upstream: string) => `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: bench, namespace: infra}
 spec:
-  listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
+  listeners:
+  - {name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}
+  - name: https
+    protocol: HTTPS
+    port: 8443
+    tls: {certificateRefs: [{name: bench-tls}]}
+    allowedRoutes: {namespaces: {from: All}}
 ---
 apiVersion: serving.kserve.io/v1alpha2
 kind: LLMInferenceService
 metadata: {name: qwen, namespace: bench}
 spec:
   model: {uri: hf://Qwen/Qwen3-0.6B, name: Qwen/Qwen3-0.6B}
-  replicas: 1
   router: {scheduler: {}, route: {}, gateway: {refs: [{name: bench, namespace: infra}]}}
+---
+apiVersion: maitred.dev/v1alpha1
+kind: ModelServer
+metadata:
+  name: zero-latency
+  namespace: bench
+  labels: {app.kubernetes.io/part-of: llminferenceservice, app.kubernetes.io/name: qwen, kserve.io/component: workload, llm-d.ai/role: both}
+spec:
+  external: {url: "${upstream}"}
 `
-const BODY = JSON.stringify({ model: 'Qwen/Qwen3-0.6B', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8 })
 
-const stack = await startStackUnderTest(STACK, ['--time-scale', '10000'])
+interface Target {
+  name: string
+  url: Record<Protocol, string>
+  /** The proxy's processes (none for direct). */
+  pids: number[]
+}
+
+const insecure = new Agent({ connect: { rejectUnauthorized: false } })
+
+/** Every target answers both modes correctly before anything is measured (and maitred's picker has scraped the upstream). */
+async function check(target: Target): Promise<void> {
+  for (const protocol of PROTOCOLS)
+    for (const mode of MODES) {
+      let last = ''
+      for (let i = 0; i < 100; i++) {
+        const r = await request(target.url[protocol], { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODIES[mode], dispatcher: insecure })
+        const text = await r.body.text()
+        if (r.statusCode === 200 && (mode === 'streamed' ? text.endsWith('data: [DONE]\n\n') : text.includes('"chat.completion"'))) break
+        last = `${r.statusCode} ${text.slice(0, 200)}`
+        if (i === 99) throw new Error(`${target.name} ${protocol} ${mode}: ${last}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+}
+
+function printRatios(results: Map<string, LoadResult>, targets: readonly Target[]): void {
+  const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '   -  ' : `${(a / b).toFixed(2)}×`.padStart(6))
+  const anchors = ['direct', 'undici', 'nginx'].filter((n) => targets.some((t) => t.name === n))
+  console.log('\nratios (each proxy ÷ an anchor; req/s: higher is better, p50 and CPU/req: lower is better):')
+  for (const protocol of PROTOCOLS)
+    for (const mode of MODES)
+      for (const c of CONCURRENCY) {
+        console.log(`  ${protocol.toUpperCase()} ${mode}, concurrency ${c}:`)
+        for (const t of targets) {
+          if (t.name === 'direct') continue
+          const r = results.get(`${t.name}|${protocol}|${mode}|${c}`)!
+          const parts = anchors
+            .filter((a) => a !== t.name)
+            .map((a) => {
+              const b = results.get(`${a}|${protocol}|${mode}|${c}`)!
+              const cpu = a === 'direct' ? '' : `  CPU ${x(r.cpuUsPerRequest, b.cpuUsPerRequest)}`
+              return `÷${a}: req/s ${x(r.rps, b.rps)}  p50 ${x(r.p50, b.p50)}${cpu}`
+            })
+          console.log(`    ${t.name.padEnd(8)} ${parts.join('   ')}`)
+        }
+      }
+}
+
+const work = await mkdtemp(join(tmpdir(), 'maitred-bench-proxy-'))
+const started: { stop(): Promise<void> }[] = []
 try {
-  const [endpoint] = (await stack.status()).endpoints
-  if (!endpoint) throw new Error('no endpoint')
-  const direct = `${endpoint.url}/v1/chat/completions`
-  const viaGateway = `${stack.state.gateways[0]!.urls[0]}/bench/qwen/v1/chat/completions`
-  await runLoad('warm-up', viaGateway, BODY, 8, 2)
-  const results: LoadResult[] = []
-  for (const c of [1, 64]) {
-    results.push(await runLoad('(a) direct to the replica', direct, BODY, c, SECONDS))
-    results.push(await runLoad('(b) through maitred (InferencePool)', viaGateway, BODY, c, SECONDS))
-  }
-  console.log(formatLoadTable(results))
-  console.log('\nratio b/a (through the gateway ÷ direct):')
-  for (const c of [1, 64]) {
-    const [a, b] = results.filter((r) => r.connections === c)
-    console.log(`  concurrency ${String(c).padStart(2)}: req/s ${(b!.rps / a!.rps).toFixed(2)}×, p50 ${(b!.p50 / a!.p50).toFixed(2)}×, p99 ${(b!.p99 / a!.p99).toFixed(2)}×`)
-  }
+  const ca = await LocalCertificateAuthority.open(join(work, 'pki'))
+  const cert = await ca.issue('bench', ['localhost', '127.0.0.1'])
+  const tls = ['--cert', cert.certFile, '--key', cert.keyFile]
+
+  const upstream: AnchorProcess = await startAnchor('zero-latency-upstream.ts', tls)
+  started.push(upstream)
+  const upstreamUrl = `http://127.0.0.1:${upstream.ports.http}`
+  const PATH = '/v1/chat/completions'
+  const urls = (http: number, https: number, path = PATH) => ({ http: `http://127.0.0.1:${http}${path}`, https: `https://127.0.0.1:${https}${path}` })
+
+  const targets: Target[] = [{ name: 'direct', url: urls(upstream.ports.http, upstream.ports.https!), pids: [] }]
+
+  const stack: StackUnderTest = await startStackUnderTest(stackYaml(upstreamUrl))
+  started.push(stack)
+  const [httpUrl, httpsUrl] = stack.state.gateways[0]!.urls
+  const gatewayPath = '/bench/qwen/v1/chat/completions'
+  targets.push({ name: 'maitred', url: { http: `${httpUrl}${gatewayPath}`, https: `${httpsUrl}${gatewayPath}` }, pids: [stack.child.pid!] })
+
+  const nginxBinary = findNginx()
+  if (nginxBinary) {
+    const nginx: NginxProcess = await startNginx(nginxBinary, `127.0.0.1:${upstream.ports.http}`, cert)
+    started.push(nginx)
+    targets.push({ name: 'nginx', url: urls(nginx.ports.http, nginx.ports.https), pids: nginx.pids })
+  } else console.log('nginx is not installed, so its rows are skipped; install it with: apt-get update && apt-get install -y nginx\n')
+
+  const undiciProxy = await startAnchor('undici-proxy.ts', ['--upstream', upstreamUrl, ...tls])
+  started.push(undiciProxy)
+  targets.push({ name: 'undici', url: urls(undiciProxy.ports.http, undiciProxy.ports.https!), pids: [undiciProxy.child.pid!] })
+
+  for (const t of targets) await check(t)
+
+  const results = new Map<string, LoadResult>()
+  const t0 = Date.now()
+  for (const protocol of PROTOCOLS)
+    for (const mode of MODES) {
+      for (const t of targets) await runLoad('warm-up', { url: t.url[protocol], body: BODIES[mode], connections: 64, seconds: WARM_UP_SECONDS })
+      const cells: LoadResult[] = []
+      for (const c of CONCURRENCY)
+        // Targets alternate within a cell, so a slow minute on the shared machine hurts them alike.
+        for (const t of targets) {
+          const r = await runLoad(t.name, { url: t.url[protocol], body: BODIES[mode], connections: c, seconds: SECONDS, pids: t.pids })
+          results.set(`${t.name}|${protocol}|${mode}|${c}`, r)
+          cells.push(r)
+        }
+      console.log(`\n${protocol.toUpperCase()}, ${mode} (${SECONDS} s per cell):`)
+      console.log(formatLoadTable(cells))
+    }
+  printRatios(results, targets)
+  console.log(`\nmeasured in ${((Date.now() - t0) / 1000).toFixed(0)} s; CPU/req and RSS are the proxy process's (nginx: master + worker) from /proc.`)
 } finally {
-  await stack.stop()
+  for (const s of started.reverse()) await s.stop()
+  await rm(work, { recursive: true, force: true })
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
+import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
 import { registerPickerCommand } from './picker.js'
 import { registerSimCommand } from './sim.js'
@@ -15,6 +16,7 @@ registerUpCommand(program)
 registerValidateCommand(program)
 registerApplyCommand(program)
 registerGetCommand(program)
+registerExplainCommand(program)
 registerSimCommand(program)
 registerPickerCommand(program, {
   createPicker: async (config, endpoints, { registry }) => {

@@ -23,7 +23,7 @@ describe('maitred picker', () => {
     }, stop.signal, lines)
     const yaml = 'apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: queue-scorer\n'
     const running = cli.parseAsync(['picker', '--config-text', yaml, '--endpoints', '127.0.0.1:8001, [::1]:8002', '--grpc-port', '0', '--grpc-health-port', '0', '--metrics-port', '0'], { from: 'user' })
-    await expect.poll(() => lines.length).toBeGreaterThan(0)
+    await expect.poll(() => lines.length, { timeout: 20_000 }).toBeGreaterThan(0)
     expect(seen?.config).toEqual({ apiVersion: 'inference.networking.x-k8s.io/v1alpha1', kind: 'EndpointPickerConfig', plugins: [{ type: 'queue-scorer' }] })
     expect(seen?.endpoints.map((endpoint) => endpoint.address)).toEqual(['127.0.0.1:8001', '[::1]:8002'])
     expect(lines[0]).toContain('tls, self-signed')

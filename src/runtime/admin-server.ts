@@ -16,7 +16,7 @@ export interface ApplyRequest {
 
 /**
  * The local admin API (Envoy's admin port, 9901 by default, loopback only): `GET /api/v1/status` for `maitred get`,
- * `POST /api/v1/apply` for `maitred apply`, `GET /metrics` for Prometheus, `GET /healthz`.
+ * `POST /api/v1/apply` for `maitred apply`, `GET /api/v1/explain/<request-id>` for `maitred explain`, `GET /metrics` for Prometheus, `GET /healthz`.
  */
 export async function startAdminServer(rt: StackRuntime, port: number, host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
@@ -35,6 +35,12 @@ export async function startAdminServer(rt: StackRuntime, port: number, host = '1
     if (req.method !== 'GET') return sendOpenAIError(res, 405, `${req.method} is not allowed on ${path}`, 'method_not_allowed')
     if (path === '/healthz') return void res.end('ok')
     if (path === '/api/v1/status') return reply(200, stackStatus(rt))
+    if (path?.startsWith('/api/v1/explain/')) {
+      // `maitred explain`: the full rows of a decision made with `x-maitred-explain: 1`, by request id.
+      const id = path.slice('/api/v1/explain/'.length)
+      const found = rt.explanations.get(id)
+      return found ? reply(200, found) : sendOpenAIError(res, 404, `no explained decision for request ${id}`, 'not_found')
+    }
     if (path === '/metrics') {
       rt.registry.metrics().then(
         (text) => {

@@ -6,7 +6,7 @@ import { EndpointRegistry } from './endpoint-registry.js'
 import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js'
 
 /** Reads the CA file once, when the server joins; the proxy and the scraper then use the PEM. */
-async function upstreamTls(server: ModelServer): Promise<UpstreamTls | undefined> {
+export async function upstreamTls(server: ModelServer): Promise<UpstreamTls | undefined> {
   const tls = server.spec.tls
   if (!tls) return undefined
   const ca = tls.caFile ? await readFile(tls.caFile, 'utf8') : undefined

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import type { Gateway, GatewayListener } from '../config/gateway-schema.js'
@@ -7,10 +8,12 @@ import { createAccessLog } from '../gateway/access-log.js'
 import { RoundRobin } from '../gateway/round-robin.js'
 import { DEFAULT_RETRY_POLICY, UpstreamProxy, type RetryPolicy } from '../gateway/upstream-proxy.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
+import { createRemotePicker } from '../picker/extproc/remote-picker.js'
 import { createInProcessPicker } from '../picker/in-process-picker.js'
 import type { SimOptions } from '../sim/sim-options.js'
 import { buildBackendResolver } from './backend-table.js'
 import type { EndpointRegistry } from './endpoint-registry.js'
+import { ExplainHistory } from './explain-history.js'
 import { GatewayListeners, type RunningListener } from './gateway-listeners.js'
 import { LocalCertificateAuthority } from './local-certificate-authority.js'
 import { ModelServerFleet } from './model-server-fleet.js'
@@ -51,7 +54,19 @@ export interface RunningPicker {
 }
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`
-const pickerFingerprint = (d: PickerDeployment) => JSON.stringify([d.name, d.config ?? null])
+const pickerFingerprint = (d: PickerDeployment) => JSON.stringify([d.name, d.config ?? null, d.objectives ?? null, d.remote ?? null])
+
+/** TLS to a remote picker when any TLS annotation is set; the CA file is read when the picker is (re)created. */
+function remoteTls(remote: NonNullable<PickerDeployment['remote']>): { tls?: { ca?: string; serverName?: string; insecureSkipVerify?: boolean } } {
+  if (remote.caFile === undefined && remote.serverName === undefined && remote.insecureSkipVerify === undefined) return {}
+  return {
+    tls: {
+      ...(remote.caFile ? { ca: readFileSync(remote.caFile, 'utf8') } : {}),
+      ...(remote.serverName ? { serverName: remote.serverName } : {}),
+      ...(remote.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+    },
+  }
+}
 
 /**
  * Turns a derived Stack into running things — simulator processes, pickers, round-robin Services and gateway listeners —
@@ -61,6 +76,8 @@ export class StackRuntime {
   readonly registry = new Registry()
   readonly pickers = new Map<string, RunningPicker>()
   readonly services = new Map<string, RoundRobin>()
+  /** Explained decisions, for `maitred explain` (admin API). */
+  readonly explanations = new ExplainHistory()
   readonly #fleet: ModelServerFleet
   readonly #proxy = new UpstreamProxy()
   readonly #listeners: GatewayListeners
@@ -163,12 +180,18 @@ export class StackRuntime {
         this.pickers.get(k)!.deployment = deployment
         continue
       }
-      const picker = createInProcessPicker({
-        config: deployment.config,
-        poolName: deployment.poolName,
-        registry: this.registry,
-        ...(this.options.scrapeIntervalMs ? { scrapeIntervalMs: this.options.scrapeIntervalMs } : {}),
-      })
+      const picker = this.explanations.wrap(
+        deployment.remote
+          ? createRemotePicker({ target: deployment.remote.address, ...remoteTls(deployment.remote) })
+          : createInProcessPicker({
+              config: deployment.config,
+              poolName: deployment.poolName,
+              registry: this.registry,
+              ...(deployment.objectives ? { objectives: deployment.objectives } : {}),
+              ...(this.options.scrapeIntervalMs ? { scrapeIntervalMs: this.options.scrapeIntervalMs } : {}),
+            }),
+        k,
+      )
       this.pickers.set(k, { key: key(deployment.namespace, deployment.name), deployment, picker, fingerprint: pickerFingerprint(deployment) })
     }
     return replaced

@@ -20,6 +20,17 @@ const CORPUS = [
   'To be or not to be, that is the question.',
 ]
 
+interface TokenizedText {
+  ids: number[]
+  pieces: string[]
+}
+
+/** A corpus sentence tokenized as the start of an answer and as a continuation (with its leading space). */
+interface CorpusSentence {
+  first: TokenizedText
+  next: TokenizedText
+}
+
 export interface GenerationRequest {
   /** Max tokens to generate; undefined = up to the context window. */
   maxTokens: number
@@ -43,7 +54,7 @@ export interface GeneratedOutput {
 }
 
 export class TextGenerator {
-  private readonly corpus: { ids: number[]; pieces: string[] }[]
+  private readonly corpus: CorpusSentence[]
   private readonly random: SeededRandom
 
   constructor(
@@ -51,10 +62,11 @@ export class TextGenerator {
     private readonly mode: 'random' | 'echo',
     seed: number,
   ) {
-    this.corpus = CORPUS.map((sentence, i) => {
-      const ids = tokenizer.encode(i === 0 ? sentence : ` ${sentence}`)
+    const tokenized = (text: string) => {
+      const ids = tokenizer.encode(text)
       return { ids, pieces: ids.map((id) => tokenizer.decode([id])) }
-    })
+    }
+    this.corpus = CORPUS.map((sentence) => ({ first: tokenized(sentence), next: tokenized(` ${sentence}`) }))
     this.random = new SeededRandom(seed)
   }
 
@@ -72,25 +84,25 @@ export class TextGenerator {
 
   private randomText(req: GenerationRequest, random: SeededRandom): GeneratedOutput {
     const length = req.ignoreEos ? req.maxTokens : drawLength(req, random)
+    // Running to the limit finishes with `length`, cut wherever the limit falls; a shorter answer ends at the end of a
+    // sentence, then the EOS token (a completion token that adds no text).
+    const toLimit = length >= req.maxTokens
+    const budget = toLimit ? length : Math.max(1, length - 1)
     const tokenIds: number[] = []
     const pieces: string[] = []
-    let sentence = random.int(this.corpus.length)
-    let pos = 0
-    // A stopped answer ends with the EOS token, which counts as a completion token but adds no text.
-    const content = length === req.maxTokens ? length : length - 1
-    while (tokenIds.length < content) {
-      const s = this.corpus[sentence] as { ids: number[]; pieces: string[] }
-      if (pos >= s.ids.length) {
-        sentence = random.int(this.corpus.length)
-        pos = 0
-        continue
+    while (tokenIds.length < budget) {
+      const sentence = this.corpus[random.int(this.corpus.length)] as CorpusSentence
+      const s = tokenIds.length === 0 ? sentence.first : sentence.next
+      const room = budget - tokenIds.length
+      if (!toLimit && tokenIds.length > 0 && s.ids.length > room) break
+      const take = Math.min(room, s.ids.length)
+      for (let i = 0; i < take; i++) {
+        tokenIds.push(s.ids[i] as number)
+        pieces.push(s.pieces[i] as string)
       }
-      tokenIds.push(s.ids[pos] as number)
-      pieces.push(s.pieces[pos] as string)
-      pos++
     }
     const out: GeneratedOutput = { tokenIds, pieces, finishReason: 'length', stopReason: null }
-    return content === length ? out : this.withEos(out)
+    return toLimit ? out : this.withEos(out)
   }
 
   private withEos(out: GeneratedOutput): GeneratedOutput {
