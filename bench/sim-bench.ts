@@ -41,6 +41,8 @@ interface LoadResult {
   errors: number
   elapsedMs: number
   cpuMs: number
+  /** The load generator's event-loop utilization: near 1, its own delays inflate the measured gap. */
+  eventLoopUtilization: number
 }
 
 const eventLoopUtilization = perfHooks.eventLoopUtilization.bind(perfHooks)
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
     simulatorCpuMsPer1kTokens: round((simCpuS * 1e6) / tokens, 1),
     simulatorEventLoopUtilization: round(busy.utilization, 2),
     clientCpuMsPer1kTokens: round((result.cpuMs * 1e3) / tokens, 1),
+    clientEventLoopUtilization: round(result.eventLoopUtilization, 2),
     wallTtftMs: p50p99(samples.map((s) => s.wallTtftMs).filter((t) => t >= 0)),
     warmRequests: warm.length,
     ttftGapMs: p50p99(warm.map((w) => w.gap)),
@@ -156,6 +159,7 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
   let seq = 0
   const started = performance.now()
   const cpuStart = process.cpuUsage()
+  const elu = eventLoopUtilization()
 
   async function one(warm: boolean): Promise<void> {
     const body = JSON.stringify({
@@ -205,7 +209,7 @@ async function runLoad(config: LoadConfig): Promise<LoadResult> {
   clearInterval(progress)
   const cpu = process.cpuUsage(cpuStart)
   await agent.close()
-  return { samples, errors, elapsedMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1e3 }
+  return { samples, errors, elapsedMs: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1e3, eventLoopUtilization: eventLoopUtilization(elu).utilization }
 }
 
 // Plain English words (about one token each, like guidellm's Pride and Prejudice prompts); every prompt starts with a unique

@@ -138,18 +138,30 @@ function choosePool(status: StackStatus, wanted: string | undefined): PoolStatus
   return matches[0]!
 }
 
-/** A gateway URL whose route sends `path` to the pool: a rule with the pool as backend and a path ending in `path`. */
+/**
+ * A gateway URL whose route sends `path` to the pool. The status does not carry rewrites, so: a rule path ending in
+ * `path` is taken as rewritten to it (KServe's `<prefix>/v1/chat/completions` → `/v1/chat/completions`); otherwise a
+ * PathPrefix or Exact match of `path` itself is taken as passed through unchanged.
+ */
 export function gatewayUrlFor(status: StackStatus, pool: PoolStatus, path: string): string {
+  const clientPath = (p: { type: string; value: string }): string | undefined => {
+    const value = p.value.replace(/\/+$/, '') || '/'
+    if (p.type === 'RegularExpression') return undefined
+    if (value.endsWith(path)) return value
+    if (p.type === 'Exact') return value === path ? path : undefined
+    return value === '/' || path === value || path.startsWith(`${value}/`) ? path : undefined
+  }
   for (const route of status.routes) {
     if (route.namespace !== pool.namespace) continue
     for (const rule of route.rules) {
       if (!rule.backends.includes(`InferencePool/${pool.name}`)) continue
-      const match = rule.paths.find((p) => p.type !== 'RegularExpression' && p.value.replace(/\/+$/, '').endsWith(path))
-      if (!match) continue
+      const target = rule.paths.map(clientPath).find((p) => p !== undefined)
+      if (target === undefined) continue
       for (const parent of route.parents) {
         const gateway = status.gateways.find((g) => g.name === parent.gateway.name && g.namespace === parent.gateway.namespace)
-        const listener = gateway?.listeners.find((l) => parent.listeners.includes(l.name) && l.protocol === 'HTTP') ?? gateway?.listeners.find((l) => parent.listeners.includes(l.name))
-        if (listener) return `${listener.url.replace(/\/+$/, '')}${match.value}`
+        const listeners = gateway?.listeners.filter((l) => parent.listeners.includes(l.name)) ?? []
+        const listener = listeners.find((l) => l.protocol === 'HTTP') ?? listeners[0]
+        if (listener) return `${listener.url.replace(/\/+$/, '')}${target}`
       }
     }
   }

@@ -19,9 +19,9 @@ registerGetCommand(program)
 registerExplainCommand(program)
 registerSimCommand(program)
 registerPickerCommand(program, {
-  createPicker: async (config, endpoints, { registry }) => {
+  createPicker: async (config, endpoints, { registry, poolName, objectives }) => {
     const { createInProcessPicker } = await import('../picker/in-process-picker.js')
-    const picker = createInProcessPicker({ config, poolName: 'standalone', registry })
+    const picker = createInProcessPicker({ config, poolName, registry, ...(objectives ? { objectives } : {}) })
     picker.setEndpoints(endpoints)
     return picker
   },

@@ -10,17 +10,27 @@ import type { EndpointPicker } from '../picker/endpoint-picker.js'
 
 export interface PickerCommandDeps {
   /** Builds the picker from a parsed EndpointPickerConfig (undefined: the built-in default) over the given endpoints. */
-  createPicker: (config: unknown, endpoints: EndpointRef[], context: { registry: Registry }) => EndpointPicker | Promise<EndpointPicker>
+  createPicker: (config: unknown, endpoints: EndpointRef[], context: PickerContext) => EndpointPicker | Promise<EndpointPicker>
   /** Stops the command (tests); otherwise SIGINT/SIGTERM do. */
   shutdownSignal?: AbortSignal
   /** Status lines; stdout by default. */
   log?: (line: string) => void
 }
 
+export interface PickerContext {
+  registry: Registry
+  /** `namespace/name` of the pool (`standalone` with --endpoints). */
+  poolName: string
+  /** InferenceObjective name → priority, from the stack file's objectives for the pool. */
+  objectives?: Record<string, number>
+}
+
 interface PickerFlags {
   configFile?: string
   configText?: string
-  endpoints: EndpointRef[]
+  endpoints?: EndpointRef[]
+  file?: string[]
+  pool?: string
   grpcPort: number
   grpcHealthPort: number
   metricsPort: number
@@ -74,7 +84,9 @@ export function registerPickerCommand(program: Command, deps: PickerCommandDeps)
     .description('run the endpoint picker standalone as an Envoy ext_proc server (GIE standalone mode)')
     .addOption(new Option('--config-file <file>', 'EndpointPickerConfig YAML file').conflicts('configText'))
     .addOption(new Option('--config-text <yaml>', 'EndpointPickerConfig YAML text'))
-    .requiredOption('--endpoints <list>', 'model servers as host:port,host:port,…', parseEndpointList)
+    .option('--endpoints <list>', 'model servers as host:port,host:port,…', parseEndpointList)
+    .addOption(new Option('-f, --file <FILE_OR_DIR...>', 'take the pool (config, endpoints, objectives) from a stack file; needs --pool').conflicts(['endpoints', 'configFile', 'configText']))
+    .option('--pool <NAMESPACE/NAME>', 'the InferencePool of the -f stack to serve (its external ModelServers are the endpoints)')
     .option('--grpc-port <port>', 'ext_proc gRPC port', port, 9002)
     .option('--grpc-health-port <port>', 'gRPC health port (liveness, readiness, ext_proc service)', port, 9003)
     .option('--metrics-port <port>', 'Prometheus /metrics port', port, 9090)
@@ -97,9 +109,8 @@ async function runPicker(flags: PickerFlags, deps: PickerCommandDeps): Promise<v
   // Loaded on use so that other commands start without gRPC.
   const { startExtProcServer } = await import('../picker/extproc/start-extproc-server.js')
   const log = deps.log ?? ((line: string) => process.stdout.write(`${line}\n`))
-  const config = await readConfig(flags)
-  const registry = new Registry()
-  const picker = await deps.createPicker(config, flags.endpoints, { registry })
+  const { config, endpoints, context } = await pickerSource(flags)
+  const picker = await deps.createPicker(config, endpoints, context)
   let server
   try {
     server = await startExtProcServer({
@@ -111,7 +122,7 @@ async function runPicker(flags: PickerFlags, deps: PickerCommandDeps): Promise<v
       secureServing: flags.secureServing,
       certPath: flags.certPath,
       bodyMode: flags.bodyMode,
-      registry,
+      registry: context.registry,
       disableEndpointSubsetFilter: flags.disableEndpointSubsetFilter,
       drainTimeoutMs: flags.drainTimeout,
       onError: (error) => process.stderr.write(`maitred picker: ${error instanceof Error ? error.message : String(error)}\n`),
@@ -122,12 +133,25 @@ async function runPicker(flags: PickerFlags, deps: PickerCommandDeps): Promise<v
   }
   const tls = flags.secureServing ? (flags.certPath ? `tls from ${flags.certPath}` : 'tls, self-signed') : 'plaintext'
   log(`endpoint picker: ext_proc on ${flags.host}:${server.grpcPort} (${tls}, ${flags.bodyMode}), health on ${flags.host}:${server.healthPort}, metrics on http://${flags.host}:${server.metricsPort}/metrics`)
-  log(`endpoints: ${flags.endpoints.map((endpoint) => endpoint.address).join(', ')}`)
+  log(`${context.poolName === 'standalone' ? '' : `pool ${context.poolName}, `}endpoints: ${endpoints.map((endpoint) => endpoint.address).join(', ')}`)
 
   await untilShutdown(deps.shutdownSignal)
   log('endpoint picker: shutting down')
   await server.close()
   await picker.close()
+}
+
+/** Config, endpoints and objectives: from the flags (GIE standalone), or from one pool of a stack file. */
+async function pickerSource(flags: PickerFlags): Promise<{ config: unknown; endpoints: EndpointRef[]; context: PickerContext }> {
+  const registry = new Registry()
+  if (flags.file) {
+    if (!flags.pool) throw new Error('-f needs --pool NAMESPACE/NAME')
+    const { loadStackPool } = await import('./stack-pool.js')
+    const pool = await loadStackPool(flags.file, flags.pool)
+    return { config: pool.config, endpoints: pool.endpoints, context: { registry, poolName: pool.pool, ...(pool.objectives ? { objectives: pool.objectives } : {}) } }
+  }
+  if (!flags.endpoints) throw new Error('give the model servers with --endpoints host:port,… or take a pool from a stack with -f STACK --pool NAME')
+  return { config: await readConfig(flags), endpoints: flags.endpoints, context: { registry, poolName: 'standalone' } }
 }
 
 async function readConfig(flags: PickerFlags): Promise<unknown> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { IDLE_VLLM_METRICS } from '../integration/upstreams.js'
 
 /**
  * A stand-in for an external OpenAI-compatible server that reports exactly what it received (length, sha256, path),
@@ -13,7 +14,7 @@ export async function startEchoModelServer(): Promise<{ url: string; server: Ser
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       if (req.url === '/metrics') {
-        res.end('vllm:num_requests_waiting{model_name="echo"} 0\nvllm:num_requests_running{model_name="echo"} 0\nvllm:kv_cache_usage_perc{model_name="echo"} 0\n')
+        res.end(IDLE_VLLM_METRICS)
         return
       }
       state.requests++
