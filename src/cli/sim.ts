@@ -1,7 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander'
-import { z } from 'zod'
-import { failureTypes, type SimOptions } from '../sim/sim-options.js'
-import { startSimulator } from '../sim/start-simulator.js'
+import { failureTypes } from '../sim/failure-types.js'
+import type { SimOptions } from '../sim/sim-options.js'
 
 // `maitred sim`: one simulated vLLM server, with vLLM / llm-d-inference-sim style flags. The runtime passes everything as
 // --options-json (the SimOptions of a ModelServer); explicit flags win over it.
@@ -98,6 +97,8 @@ export function registerSimCommand(program: Command): void {
     .option('--ssl-certfile <FILE>', 'serve HTTPS with this PEM certificate')
     .option('--ssl-keyfile <FILE>', 'PEM private key for --ssl-certfile')
     .action(async (flags: SimFlags) => {
+      // Loaded on use, so that other commands start without the simulator and its tokenizer.
+      const [{ z }, { startSimulator }] = await Promise.all([import('zod'), import('../sim/start-simulator.js')])
       const simulator = await startSimulator(toOptions(flags)).catch((err: unknown) => {
         throw err instanceof z.ZodError ? new Error(`invalid simulator options:\n${z.prettifyError(err)}`) : err
       })

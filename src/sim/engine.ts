@@ -124,6 +124,8 @@ export class Engine {
   promptTokens = 0
   generationTokens = 0
   steps = 0
+  /** How late the last step completed against the clock: above a few ms the process is overloaded (CPU-bound). */
+  clockLagMs = 0
 
   constructor(
     private readonly config: EngineConfig,
@@ -216,6 +218,7 @@ export class Engine {
    * does not drift when a timer fires late. Steps already due run at once (bounded, so the event loop still breathes).
    */
   private runDueSteps(): void {
+    this.clockLagMs = Math.max(0, this.clock.now() - this.stepEndMs)
     this.stepTimer = null
     for (let i = 0; this.inFlight !== null && i < MAX_CATCH_UP_STEPS; i++) {
       const batch = this.inFlight

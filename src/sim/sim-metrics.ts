@@ -57,6 +57,9 @@ export class SimMetrics {
     state('vllm:num_requests_running', 'Number of requests in model execution batches.', () => engine.numRunning)
     state('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', () => engine.numWaiting)
     state('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', () => engine.kv.usage())
+    // Not a vLLM metric: how far the simulation runs behind the wall clock (simulated seconds), so an overloaded simulator
+    // process is visible instead of silently stretching every latency.
+    state('maitred_sim_clock_lag_seconds', 'How late the last engine step completed against the clock, in simulated seconds.', () => engine.clockLagMs / 1000)
     total('vllm:prefix_cache_queries_total', 'Prefix cache queries, in terms of number of queried tokens.', () => engine.prefixCacheQueries)
     total('vllm:prefix_cache_hits_total', 'Prefix cache hits, in terms of number of cached tokens.', () => engine.prefixCacheHits)
     total('vllm:num_preemptions_total', 'Cumulative number of preemption from the engine.', () => engine.numPreemptions)

@@ -1,11 +1,11 @@
 import { z } from 'zod'
+import { failureTypes } from './failure-types.js'
 import { gpuProfileSchema, gpuProfiles, modelShapeSchema, qwen3_0_6b, type GpuProfileName } from './hardware-profile.js'
 
 // The simulator's options. camelCase keys of the vLLM / llm-d-inference-sim flags (the CLI maps the kebab-case ones), every key
 // optional with the default written beside it. The config module embeds this schema as `spec.simulator` of a ModelServer.
 
-export const failureTypes = ['rate_limit', 'server_error', 'connection_reset', 'slow_start', 'hang'] as const
-export type FailureType = (typeof failureTypes)[number]
+export { failureTypes, type FailureType } from './failure-types.js'
 
 export const loraModuleSchema = z.strictObject({
   name: z.string().min(1),

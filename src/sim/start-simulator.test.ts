@@ -147,6 +147,25 @@ describe('simulator HTTP surface', () => {
     expect(await metric(s, 'vllm:time_to_first_token_seconds_count')).toBe(2)
   })
 
+  it('at time scale 1 the client sees the simulated TTFT on the wall clock', async () => {
+    const s = await sim({ timeScale: 1 })
+    // Warm up the connection and the tokenizer's JIT, then measure a fresh prompt.
+    await post(s, '/v1/completions', { prompt: longText(8, 1500), max_tokens: 1 })
+    const firstTtft = (await metric(s, 'vllm:time_to_first_token_seconds_sum')) * 1000
+    const body = JSON.stringify({ prompt: longText(9, 1500), max_tokens: 2, ignore_eos: true, stream: true })
+    const t0 = performance.now()
+    const res = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const reader = res.body!.getReader()
+    await reader.read()
+    const wall = performance.now() - t0
+    while (!(await reader.read()).done) {}
+    const simulated = (await metric(s, 'vllm:time_to_first_token_seconds_sum')) * 1000 - firstTtft
+    // A ~6k-token prompt on a T4 takes ~300 ms to prefill; the wall clock may add the simulator's overhead, never less.
+    expect(simulated).toBeGreaterThan(100)
+    expect(wall).toBeGreaterThanOrEqual(simulated - 2)
+    expect(wall).toBeLessThan(simulated + 150)
+  })
+
   it('turns prefix caching off when asked', async () => {
     const s = await sim({ enablePrefixCaching: false })
     const prompt = longText(2, 300)

