@@ -53,6 +53,9 @@ describe('maitred picker', () => {
     await expect(program(create, stop.signal, []).parseAsync(['picker', '--endpoints', '127.0.0.1:1', '--body-mode', 'STREAMED'], { from: 'user' })).rejects.toThrow(/body-mode/)
     await expect(program(create, stop.signal, []).parseAsync(['picker', '--endpoints', '127.0.0.1:1', '--config-file', 'a.yaml', '--config-text', 'x: 1'], { from: 'user' })).rejects.toThrow(/cannot be used with/)
     await expect(program(create, stop.signal, []).parseAsync(['picker', '--endpoints', '127.0.0.1:1', '--config-text', 'a: [1', '--grpc-port', '0'], { from: 'user' })).rejects.toThrow(/--config-text: not valid YAML/)
+    await expect(program(create, stop.signal, []).parseAsync(['picker', '--grpc-port', '0'], { from: 'user' })).rejects.toThrow(/--endpoints host:port,… or take a pool from a stack with -f STACK --pool NAME/)
+    await expect(program(create, stop.signal, []).parseAsync(['picker', '--endpoints', '127.0.0.1:1', '-f', 'stack.yaml'], { from: 'user' })).rejects.toThrow(/cannot be used with/)
+    await expect(program(create, stop.signal, []).parseAsync(['picker', '-f', 'stack.yaml'], { from: 'user' })).rejects.toThrow(/-f needs --pool/)
   })
 
   it('names endpoints after their address', () => {

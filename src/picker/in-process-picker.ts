@@ -200,10 +200,10 @@ class InProcessPicker implements EndpointPicker {
     return out
   }
 
-  /** undici's fetch over a keep-alive pool of its own, so scrapes of HTTPS endpoints can skip certificate checks. */
+  /** undici's fetch over a keep-alive pool of its own (HTTPS without verification); an endpoint with TLS settings brings its own. */
   #scrapeFetch(insecureSkipVerify: boolean): ScrapeFetch {
     const agent = (this.#agent = new Agent({ connect: { rejectUnauthorized: !insecureSkipVerify } }))
-    return (url, init) => undiciFetch(url, { ...init, dispatcher: agent })
+    return (url, init) => undiciFetch(url, { dispatcher: agent, ...init })
   }
 
   /** How much prompt text any plugin reads (the prefix plugins' hashing window); 0 when none does. */

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import type { Gateway, GatewayListener } from '../config/gateway-schema.js'
@@ -8,7 +7,6 @@ import { createAccessLog } from '../gateway/access-log.js'
 import { RoundRobin } from '../gateway/round-robin.js'
 import { DEFAULT_RETRY_POLICY, UpstreamProxy, type RetryPolicy } from '../gateway/upstream-proxy.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
-import { createRemotePicker } from '../picker/extproc/remote-picker.js'
 import { createInProcessPicker } from '../picker/in-process-picker.js'
 import type { SimOptions } from '../sim/sim-options.js'
 import { buildBackendResolver } from './backend-table.js'
@@ -17,6 +15,7 @@ import { ExplainHistory } from './explain-history.js'
 import { GatewayListeners, type RunningListener } from './gateway-listeners.js'
 import { LocalCertificateAuthority } from './local-certificate-authority.js'
 import { ModelServerFleet } from './model-server-fleet.js'
+import { createRemotePoolPicker } from './remote-pool-picker.js'
 import type { SimulatorProcess } from './simulator-process.js'
 
 export interface StackRuntimeOptions {
@@ -55,18 +54,6 @@ export interface RunningPicker {
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`
 const pickerFingerprint = (d: PickerDeployment) => JSON.stringify([d.name, d.config ?? null, d.objectives ?? null, d.remote ?? null])
-
-/** TLS to a remote picker when any TLS annotation is set; the CA file is read when the picker is (re)created. */
-function remoteTls(remote: NonNullable<PickerDeployment['remote']>): { tls?: { ca?: string; serverName?: string; insecureSkipVerify?: boolean } } {
-  if (remote.caFile === undefined && remote.serverName === undefined && remote.insecureSkipVerify === undefined) return {}
-  return {
-    tls: {
-      ...(remote.caFile ? { ca: readFileSync(remote.caFile, 'utf8') } : {}),
-      ...(remote.serverName ? { serverName: remote.serverName } : {}),
-      ...(remote.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
-    },
-  }
-}
 
 /**
  * Turns a derived Stack into running things — simulator processes, pickers, round-robin Services and gateway listeners —
@@ -182,7 +169,7 @@ export class StackRuntime {
       }
       const picker = this.explanations.wrap(
         deployment.remote
-          ? createRemotePicker({ target: deployment.remote.address, ...remoteTls(deployment.remote) })
+          ? createRemotePoolPicker(deployment.remote)
           : createInProcessPicker({
               config: deployment.config,
               poolName: deployment.poolName,

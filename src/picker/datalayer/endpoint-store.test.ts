@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { fetch as undiciFetch } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { EndpointRef } from '../endpoint.js'
+import type { EndpointRef, UpstreamTls } from '../endpoint.js'
+import { generateSelfSignedCertificate } from '../extproc/self-signed-certificate.js'
 import { EndpointStore } from './endpoint-store.js'
 
 /** A tiny model-server stand-in on 127.0.0.1 whose /metrics text and status the test controls. */
@@ -95,5 +98,44 @@ describe('EndpointStore', () => {
     const hitsB = b.hits()
     await new Promise((r) => setTimeout(r, 100))
     expect(b.hits()).toBe(hitsB)
+  })
+
+  it('scrapes HTTPS endpoints with their own TLS settings: CA, server name, verification', async () => {
+    // A vLLM serving HTTPS with a certificate for `localhost` only, reached at 127.0.0.1 (like a pod IP).
+    const pair = await generateSelfSignedCertificate(['localhost'], 'vllm')
+    const server = createHttpsServer({ cert: pair.cert, key: pair.key }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+      res.end('vllm:num_requests_waiting{model_name="m"} 3\nvllm:num_requests_running{model_name="m"} 1\nvllm:kv_cache_usage_perc{model_name="m"} 0.25\n')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((r) => server.close(r)))
+    const { port } = server.address() as AddressInfo
+    const ref = (name: string, tls?: UpstreamTls): EndpointRef => ({
+      id: `ns/${name}`,
+      name,
+      namespace: 'ns',
+      address: `127.0.0.1:${port}`,
+      url: `https://127.0.0.1:${port}`,
+      labels: {},
+      ...(tls ? { tls } : {}),
+    })
+    const s = new EndpointStore({ intervalMs: 20, path: '/metrics', timeoutMs: 1000, engineConfigs: [], fetch: undiciFetch, now: Date.now })
+    cleanups.push(() => s.close())
+    s.setEndpoints([
+      ref('trusted', { ca: pair.cert, serverName: 'localhost' }),
+      ref('unknown-ca'),
+      ref('wrong-name', { ca: pair.cert }),
+      ref('skip-verify', { insecureSkipVerify: true }),
+    ])
+    await s.firstScrapes(3000)
+    const byName = Object.fromEntries(s.states().map((x) => [x.endpoint.name, x]))
+    expect(byName.trusted).toMatchObject({ healthy: true, metrics: { waitingQueueSize: 3, kvCacheUsagePercent: 0.25 } })
+    expect(byName['skip-verify']).toMatchObject({ healthy: true, metrics: { waitingQueueSize: 3 } })
+    expect(byName['unknown-ca']).toMatchObject({ healthy: false, lastError: 'DEPTH_ZERO_SELF_SIGNED_CERT' })
+    expect(byName['wrong-name']).toMatchObject({ healthy: false, lastError: 'ERR_TLS_CERT_ALTNAME_INVALID' })
+
+    // New TLS settings for the same endpoint take effect (a new pool), like a rotated CA.
+    s.setEndpoints([ref('unknown-ca', { ca: pair.cert, serverName: 'localhost' })])
+    await until(() => s.states()[0]?.healthy === true)
   })
 })

@@ -1,9 +1,16 @@
-import type { EndpointMetrics, EndpointRef, EndpointState } from '../endpoint.js'
+import { Agent, type Dispatcher } from 'undici'
+import type { EndpointMetrics, EndpointRef, EndpointState, UpstreamTls } from '../endpoint.js'
 import { engineOf, extractMetrics, resolveEngines, type EngineConfig } from './engine-metrics.js'
 import { parsePrometheusText } from './prometheus-text.js'
 
-/** The slice of `fetch` scraping uses (the global fetch and undici's both fit; tests inject canned ones). */
-export type ScrapeFetch = (url: URL, init: { signal: AbortSignal }) => Promise<{ readonly ok: boolean; readonly status: number; text(): Promise<string> }>
+/**
+ * The slice of `fetch` scraping uses (undici's fits; tests inject canned ones). `dispatcher`, when set, is the endpoint's
+ * own connection pool carrying its TLS settings, and must be used.
+ */
+export type ScrapeFetch = (
+  url: URL,
+  init: { signal: AbortSignal; dispatcher?: Dispatcher },
+) => Promise<{ readonly ok: boolean; readonly status: number; text(): Promise<string> }>
 
 export interface EndpointStoreOptions {
   /** Poll interval per endpoint (GIE `--refresh-metrics-interval`, 50 ms). */
@@ -31,6 +38,8 @@ interface Tracked {
   readonly firstAttempt: Promise<void>
   readonly controller: AbortController
   readonly missingReported: Set<string>
+  /** The endpoint's own pool when it has TLS settings (its CA, server name, verification). */
+  readonly dispatcher: Agent | undefined
 }
 
 /**
@@ -52,11 +61,11 @@ export class EndpointStore {
     const removed: string[] = []
     for (const [id, t] of this.#tracked) {
       const ref = next.get(id)
-      if (ref && ref.url === t.ref.url) {
+      if (ref && ref.url === t.ref.url && sameTls(ref.tls, t.ref.tls)) {
         t.ref = ref // labels may change without a restart
         continue
       }
-      t.controller.abort()
+      stop(t)
       this.#tracked.delete(id)
       if (!ref) removed.push(id)
     }
@@ -84,7 +93,7 @@ export class EndpointStore {
 
   close(): void {
     this.#closed = true
-    for (const t of this.#tracked.values()) t.controller.abort()
+    for (const t of this.#tracked.values()) stop(t)
     this.#tracked.clear()
   }
 
@@ -99,6 +108,7 @@ export class EndpointStore {
       firstAttempt: new Promise<void>((resolve) => (settleFirst = resolve)),
       controller,
       missingReported: new Set(),
+      dispatcher: ref.tls && tlsAgent(ref.tls),
     }
     this.#tracked.set(ref.id, tracked)
     const loop = async () => {
@@ -117,7 +127,8 @@ export class EndpointStore {
     const url = new URL(path, t.ref.url)
     if (scheme) url.protocol = `${scheme}:`
     try {
-      const res = await fetch(url, { signal: AbortSignal.any([t.controller.signal, AbortSignal.timeout(timeoutMs)]) })
+      const signal = AbortSignal.any([t.controller.signal, AbortSignal.timeout(timeoutMs)])
+      const res = await fetch(url, t.dispatcher ? { signal, dispatcher: t.dispatcher } : { signal })
       const text = await res.text()
       if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status}`)
       if (t.controller.signal.aborted) return
@@ -138,6 +149,24 @@ export class EndpointStore {
       this.options.onPollError?.(t.ref, t.lastError)
     }
   }
+}
+
+/** A keep-alive pool that trusts the endpoint's CA and checks its server name, as the gateway's proxy does. */
+function tlsAgent(tls: UpstreamTls): Agent {
+  return new Agent({
+    connect: {
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.serverName ? { servername: tls.serverName } : {}),
+      rejectUnauthorized: tls.insecureSkipVerify !== true,
+    },
+  })
+}
+
+const sameTls = (a: UpstreamTls | undefined, b: UpstreamTls | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
+
+function stop(t: Tracked): void {
+  t.controller.abort()
+  void t.dispatcher?.close()
 }
 
 function describe(err: unknown): string {
