@@ -109,6 +109,8 @@ export function registerSimCommand(program: Command): void {
       }
       process.once('SIGTERM', stop)
       process.once('SIGINT', stop)
+      // Started by `maitred up` (IPC channel): a replica never outlives its parent, even one killed with SIGKILL.
+      process.once('disconnect', stop)
     })
 }
 
