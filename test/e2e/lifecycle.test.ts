@@ -53,6 +53,25 @@ describe('lifecycle of a running stack', () => {
     await expect(fetch(`${gw}${PREFIX}/v1/models`)).rejects.toThrow()
   })
 
+  it('replicas never outlive maitred up, even when it is killed with SIGKILL', async () => {
+    const s = await startStack(['--time-scale', '20'])
+    const pids = (JSON.parse(await s.get('endpoints', true)) as { pid: number }[]).map((e) => e.pid)
+    expect(pids).toHaveLength(2)
+    s.child.kill('SIGKILL')
+    const alive = () => pids.filter((pid) => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    })
+    const deadline = Date.now() + 10_000
+    while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    expect(alive()).toEqual([])
+    await s.stop()
+  })
+
   it('a replica killed under load fails no non-streamed request', async () => {
     const s = await start(['--time-scale', '5'])
     const gw = s.gatewayUrl()
@@ -98,6 +117,22 @@ describe('lifecycle of a running stack', () => {
     const endpoints = JSON.parse(await s.get('endpoints', true)) as unknown[]
     expect(endpoints).toHaveLength(3)
     expect((await fetch(`${gw}${PREFIX}/v1/chat/completions`, chat('and now?'))).status).toBe(200)
+  })
+
+  it('up --watch reloads changed files, and refuses an invalid change while the running config keeps serving', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maitred-watch-'))
+    const seed = await readFile('examples/seed-cluster.yaml', 'utf8')
+    const stackFile = join(dir, 'stack.yaml')
+    await writeFile(stackFile, seed)
+    const s = await start(['-f', stackFile, '--watch', '--time-scale', '20'])
+    await writeFile(stackFile, seed.replace('replicas: 2', 'replicas: -1'))
+    const deadline = Date.now() + 15_000
+    while (!s.stderr().includes('configuration refused') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    expect(s.stderr()).toContain('spec.replicas')
+    expect((await fetch(`${s.gatewayUrl()}${PREFIX}/v1/chat/completions`, chat('still serving?'))).status).toBe(200)
+    await writeFile(stackFile, seed.replace('replicas: 2', 'replicas: 3'))
+    while (!s.stderr().includes('configuration reloaded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    expect((JSON.parse(await s.get('endpoints', true)) as unknown[]).length).toBe(3)
   })
 
   it('two doors, same room: both gateways reach one picker, whose prefix index they share', async () => {
