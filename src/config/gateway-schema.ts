@@ -36,19 +36,19 @@ const listener = z.strictObject({
 
 export const gatewaySchema = z
   .strictObject({
-  apiVersion: z.literal('gateway.networking.k8s.io/v1'),
-  kind: z.literal('Gateway'),
-  metadata: objectMeta,
-  spec: z.strictObject({
-    gatewayClassName: z.string().default('maitred'),
-    listeners: z.array(listener).min(1).max(64),
-    /** maitred: the interface to bind (default 0.0.0.0 for `up`, tests use 127.0.0.1). */
-    addresses: z
-      .array(z.strictObject({ type: z.enum(['IPAddress', 'Hostname']).default('IPAddress'), value: z.string() }))
-      .max(16)
-      .optional(),
-  }),
-})
+    apiVersion: z.literal('gateway.networking.k8s.io/v1'),
+    kind: z.literal('Gateway'),
+    metadata: objectMeta,
+    spec: z.strictObject({
+      gatewayClassName: z.string().default('maitred'),
+      listeners: z.array(listener).min(1).max(64),
+      /** Accepted as Gateway API declares it; where listeners bind is `maitred up --bind`. */
+      addresses: z
+        .array(z.strictObject({ type: z.enum(['IPAddress', 'Hostname']).default('IPAddress'), value: z.string() }))
+        .max(16)
+        .optional(),
+    }),
+  })
   .superRefine((gw, ctx) => {
     const names = new Set<string>()
     const protocolOfPort = new Map<number, string>()
