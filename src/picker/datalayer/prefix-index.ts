@@ -1,12 +1,13 @@
+import { BlockLru } from './block-lru.js'
+
 /**
  * The approximate prefix index of GIE: which endpoints probably hold which prompt blocks in their KV cache.
  * `hashToEndpoints` answers the lookup; one LRU per endpoint (capacity = its KV blocks) bounds memory and
- * evicts as the engine would. A JS Map keeps insertion order, so delete+set is an O(1) LRU touch without a
- * preallocated cache per endpoint (lru-cache preallocates `max` slots, which is 31 250 × endpoints).
+ * evicts as the engine would.
  */
 export class PrefixIndex {
   readonly #hashToEndpoints = new Map<number, string[]>()
-  readonly #lruByEndpoint = new Map<string, Map<number, true>>()
+  readonly #lruByEndpoint = new Map<string, BlockLru>()
   readonly #capacity = new Map<string, number>()
 
   constructor(readonly defaultCapacityPerEndpoint: number) {}
@@ -36,13 +37,9 @@ export class PrefixIndex {
   /** Records that `endpointId` now caches these blocks (called at scheduling time). */
   add(endpointId: string, hashes: readonly number[]): void {
     let lru = this.#lruByEndpoint.get(endpointId)
-    if (!lru) this.#lruByEndpoint.set(endpointId, (lru = new Map()))
+    if (!lru) this.#lruByEndpoint.set(endpointId, (lru = new BlockLru()))
     for (const hash of hashes) {
-      if (lru.delete(hash)) {
-        lru.set(hash, true)
-        continue
-      }
-      lru.set(hash, true)
+      if (!lru.touch(hash)) continue
       const holders = this.#hashToEndpoints.get(hash)
       if (holders) holders.push(endpointId)
       else this.#hashToEndpoints.set(hash, [endpointId])
@@ -63,10 +60,9 @@ export class PrefixIndex {
     return this.#hashToEndpoints.size
   }
 
-  #evict(endpointId: string, lru: Map<number, true>, capacity: number): void {
+  #evict(endpointId: string, lru: BlockLru, capacity: number): void {
     while (lru.size > capacity) {
-      const oldest = lru.keys().next().value as number
-      lru.delete(oldest)
+      const oldest = lru.evictOldest()!
       const holders = this.#hashToEndpoints.get(oldest)
       if (!holders) continue
       const rest = holders.filter((id) => id !== endpointId)
