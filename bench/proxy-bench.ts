@@ -165,5 +165,6 @@ try {
   console.log(`\nmeasured in ${((Date.now() - t0) / 1000).toFixed(0)} s; CPU/req and RSS are the proxy process's (nginx: master + worker) from /proc.`)
 } finally {
   for (const s of started.reverse()) await s.stop()
+  await insecure.close()
   await rm(work, { recursive: true, force: true })
 }

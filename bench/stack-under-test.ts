@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RunState } from '../src/cli/state-file.js'
 import type { StackStatus } from '../src/runtime/stack-status.js'
+import { stopChild } from './anchors/child-process.js'
 
 const BIN = fileURLToPath(new URL('../bin/maitred.js', import.meta.url))
 
@@ -37,9 +38,7 @@ export async function startStackUnderTest(stackYaml: string, extraArgs: string[]
     state,
     status: async () => (await (await fetch(`${admin}/api/v1/status`)).json()) as StackStatus,
     stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
+      await stopChild(child)
       await rm(dir, { recursive: true, force: true })
     },
   }

@@ -37,3 +37,5 @@ const listen = (server: Server) => new Promise<number>((resolve) => server.liste
 const http = await listen(createServer({ keepAliveTimeout: 60_000 }, handle))
 const https = values.cert && values.key ? await listen(createHttpsServer({ cert: readFileSync(values.cert), key: readFileSync(values.key), keepAliveTimeout: 60_000 }, handle)) : undefined
 console.log(JSON.stringify({ http, https }))
+// Exit normally on SIGTERM, so that `node --cpu-prof` can write its profile.
+process.once('SIGTERM', () => process.exit(0))

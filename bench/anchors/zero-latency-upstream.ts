@@ -57,3 +57,5 @@ const { values } = parseArgs({ options: { cert: { type: 'string' }, key: { type:
 const http = await listen(createServer({ keepAliveTimeout: 60_000 }, handle))
 const https = values.cert && values.key ? await listen(createHttpsServer({ cert: readFileSync(values.cert), key: readFileSync(values.key), keepAliveTimeout: 60_000 }, handle)) : undefined
 console.log(JSON.stringify({ http, https }))
+// Exit normally on SIGTERM, so that `node --cpu-prof` can write its profile.
+process.once('SIGTERM', () => process.exit(0))

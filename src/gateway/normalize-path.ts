@@ -1,3 +1,5 @@
+const NEEDS_WORK = /%|\/\/|\/\.\.?(?:\/|$)/
+
 /**
  * Normalises a request path once, before any matching, so that policy and routing always see the same path:
  * merges `//`, resolves `.` and `..` segments (never above the root), and decodes percent-escapes of unreserved
@@ -6,6 +8,8 @@
  */
 export function normalizePath(rawPath: string): string | undefined {
   if (!rawPath.startsWith('/')) return undefined
+  // Most paths are already normal (no escape, no empty, `.` or `..` segment): one scan instead of a rebuild.
+  if (!NEEDS_WORK.test(rawPath)) return rawPath
   if (/%(?![0-9a-fA-F]{2})/.test(rawPath)) return undefined
   const decoded = rawPath.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
     const ch = String.fromCharCode(parseInt(hex, 16))

@@ -128,12 +128,13 @@ export class PortServer {
   #dispatch(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
     this.#inFlight.add(res)
     res.on('close', () => this.#inFlight.delete(res))
-    const listener = this.#listenerFor(requestHost(req))
+    const host = requestHost(req)
+    const listener = this.#listenerFor(host)
     if (!listener) {
-      sendOpenAIError(res, 404, `no listener on port ${this.#port} accepts host ${JSON.stringify(requestHost(req))}`, 'listener_not_found')
+      sendOpenAIError(res, 404, `no listener on port ${this.#port} accepts host ${JSON.stringify(host)}`, 'listener_not_found')
       return
     }
-    listener.handler.handle(req, res)
+    listener.handler.handle(req, res, host)
   }
 
   /** Most specific hostname first: exact, then the longest wildcard, then a listener without hostname. */

@@ -1,17 +1,42 @@
+import type { Readable } from 'node:stream'
 import { GatewayError } from './openai-error.js'
 
-/** Reads the whole request body (the picker needs it), refusing more than `limitBytes` with 413. */
-export async function readRequestBody(req: AsyncIterable<Buffer> & { headers: Record<string, string | string[] | undefined> }, limitBytes: number): Promise<Buffer> {
+/**
+ * Reads the whole request body (the picker needs it), refusing more than `limitBytes` with 413 — past the limit the
+ * request stream is destroyed, so the rest is never read. Plain events rather than `for await`: this runs per request.
+ */
+export function readRequestBody(req: Readable & { headers: Record<string, string | string[] | undefined> }, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limitBytes) throw new GatewayError(413, `request body of ${declared} bytes exceeds the limit of ${limitBytes} bytes`, 'request_too_large')
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += chunk.length
-    if (size > limitBytes) throw new GatewayError(413, `request body exceeds the limit of ${limitBytes} bytes`, 'request_too_large')
-    chunks.push(chunk)
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+  if (declared > limitBytes) return Promise.reject(new GatewayError(413, `request body of ${declared} bytes exceeds the limit of ${limitBytes} bytes`, 'request_too_large'))
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let settled = false
+    // Listeners stay attached once settled: the stream has ended, failed or been destroyed, so they never run again.
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return
+      size += chunk.length
+      if (size <= limitBytes) return void chunks.push(chunk)
+      settled = true
+      reject(new GatewayError(413, `request body exceeds the limit of ${limitBytes} bytes`, 'request_too_large'))
+      req.destroy()
+    })
+    req.on('end', () => {
+      if (settled) return
+      settled = true
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+    })
+    req.on('error', (err: Error) => {
+      if (settled) return
+      settled = true
+      reject(err)
+    })
+    req.on('close', () => {
+      if (settled) return
+      settled = true
+      reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
+    })
+  })
 }
 
 /** Parses an inference request body: a JSON object, as every OpenAI endpoint the pool serves takes. */

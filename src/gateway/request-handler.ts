@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
-import { durationToMs } from '../config/object-meta.js'
+import type { Readable } from 'node:stream'
 import { PickerError, type Decision } from '../picker/endpoint-picker.js'
 import type { EndpointRef } from '../picker/endpoint.js'
 import { formatExplainHeader } from '../picker/framework/explain.js'
@@ -11,9 +11,11 @@ import type { ClientResponse } from './client-sink.js'
 import { normalizePath, splitTarget } from './normalize-path.js'
 import { GatewayError, sendOpenAIError } from './openai-error.js'
 import { parseInferenceBody, readRequestBody } from './request-body.js'
-import { applyRouteFilters, modifyHeaders } from './route-filters.js'
+import { applyRouteFilters, modifyHeaders, type RewriteResult } from './route-filters.js'
 import type { CompiledMatch, RouteTable } from './route-table.js'
 import {
+  Cancellation,
+  type Candidates,
   UpstreamConnectError,
   UpstreamTimeoutError,
   upstreamRequestHeaders,
@@ -47,6 +49,8 @@ interface Exchange {
   /** The connection is kept alive across requests, so bytes sent are counted from here. */
   socket: { readonly bytesWritten: number }
   socketBytesAtStart: number
+  /** Cancels the upstream exchange when the client goes away or the route's request timeout fires. */
+  cancellation: Cancellation
 }
 
 /** What a listener hands the handler: its routes and backends, swapped together on reload. */
@@ -68,25 +72,35 @@ export class RequestHandler {
     private readonly options: HandlerOptions,
   ) {}
 
-  handle(req: ClientRequest, res: ClientResponse): void {
+  /** `host` is the request's host without port, when the caller has it already. */
+  handle(req: ClientRequest, res: ClientResponse, host: string = requestHost(req)): void {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID()
-    const { path: rawPath, query } = splitTarget(req.url ?? '/')
+    const target = req.url ?? '/'
+    const { path: rawPath, query } = splitTarget(target)
     const socket = req.socket as unknown as { bytesWritten: number }
-    const ex: Exchange = { started: performance.now(), socket, socketBytesAtStart: socket.bytesWritten ?? 0, record: this.#newRecord(req, requestId, rawPath + query) }
-    res.on('close', () => this.#finish(ex, res))
-    this.#route(req, res, ex, rawPath, query, this.state).catch((err: unknown) => this.#fail(res, ex, err))
+    const ex: Exchange = {
+      started: performance.now(),
+      socket,
+      socketBytesAtStart: socket.bytesWritten ?? 0,
+      record: this.#newRecord(req, requestId, target, host),
+      cancellation: new Cancellation(),
+    }
+    res.on('close', () => {
+      this.#finish(ex, res)
+      if (!res.writableFinished) ex.cancellation.cancel()
+    })
+    this.#route(req, res, ex, rawPath, query, host, this.state).catch((err: unknown) => this.#fail(res, ex, err))
   }
 
-  async #route(req: ClientRequest, res: ClientResponse, ex: Exchange, rawPath: string, query: string, state: RoutingState): Promise<void> {
+  async #route(req: ClientRequest, res: ClientResponse, ex: Exchange, rawPath: string, query: string, host: string, state: RoutingState): Promise<void> {
     const path = normalizePath(rawPath)
     if (path === undefined) throw new GatewayError(400, `invalid request path ${JSON.stringify(rawPath)}`, 'invalid_path')
-    const host = requestHost(req)
-    const match = state.routes.match({ method: req.method ?? 'GET', path, host, headers: req.headers, query: new URLSearchParams(query) })
+    const match = state.routes.match({ method: req.method ?? 'GET', path, host, headers: req.headers, query: query === '' ? NO_QUERY : new URLSearchParams(query) })
     if (!match) {
       ex.record.response_flags = 'NR'
       throw new GatewayError(404, `no route for ${req.method} ${path} on gateway ${this.listener.gateway}`, 'route_not_found')
     }
-    ex.record.route_name = `${match.route.metadata.namespace}/${match.route.metadata.name}/${match.rule.name ?? `rule-${match.ruleIndex}`}`
+    ex.record.route_name = match.routeName
     const rewrite = applyRouteFilters(match, path, query, host, this.listener.scheme, this.listener.port)
     if (rewrite.redirect) {
       res.writeHead(rewrite.redirect.status, { location: rewrite.redirect.location, 'content-length': 0 })
@@ -97,37 +111,23 @@ export class RequestHandler {
     ex.record.backend = backend.id
     ex.record.upstream_cluster = backend.cluster
 
-    const headers = upstreamRequestHeaders(req.headers, { 'x-request-id': ex.record.request_id })
+    const requestId = ex.record.request_id
+    const headers = upstreamRequestHeaders(req.headers, { 'x-request-id': requestId })
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? ''
     headers['x-forwarded-proto'] = this.listener.scheme
     if (rewrite.hostname) headers.host = rewrite.hostname
-    for (const f of match.rule.filters ?? []) if (f.type === 'RequestHeaderModifier') modifyHeaders(headers, f.requestHeaderModifier)
+    if (match.rule.filters) for (const f of match.rule.filters) if (f.type === 'RequestHeaderModifier') modifyHeaders(headers, f.requestHeaderModifier)
 
-    const controller = new AbortController()
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort()
-    })
-    const requestTimeout = match.rule.timeouts?.request ? durationToMs(match.rule.timeouts.request) : 0
-    const timer = requestTimeout > 0 ? setTimeout(() => controller.abort(new UpstreamTimeoutError()), requestTimeout) : undefined
-    const forward: Omit<ForwardRequest, 'body'> = {
-      method: req.method ?? 'GET',
-      path: rewrite.path + query,
-      headers,
-      signal: controller.signal,
-      responseHeaders: (endpoint: EndpointRef): Record<string, string> => ({
-        'x-request-id': ex.record.request_id,
-        'x-gateway-destination-endpoint-served': endpoint.address,
-      }),
-      ...(rewrite.responseHeaders ? { modifyResponseHeaders: (h: Record<string, string | string[]>) => modifyHeaders(h, rewrite.responseHeaders!) } : {}),
-      attemptTimeoutMs: match.rule.timeouts?.backendRequest ? durationToMs(match.rule.timeouts.backendRequest) : 0,
-      onHeaders: (r: ForwardResult) => this.#upstreamDone(ex, r),
-    }
+    const cancellation = ex.cancellation
+    const timer = match.requestTimeoutMs > 0 ? setTimeout(() => cancellation.cancel(new UpstreamTimeoutError()), match.requestTimeoutMs) : undefined
+    const forward = new RouteForward(req.method ?? 'GET', rewrite.path + query, headers, cancellation, match.backendRequestTimeoutMs, ex.record, rewrite.responseHeaders)
     const retry = retryPolicy(match, this.options.retry)
     try {
       if (backend.kind === 'InferencePool') await this.#toPool(req, res, ex, backend, forward, rewrite.path, retry)
       else {
         const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders)
-        await this.proxy.forward({ ...forward, body: hasBody ? (req as IncomingMessage) : null }, res, () => backend.next(), retry)
+        if (hasBody) forward.body = req as IncomingMessage
+        await this.proxy.forward(forward, res, backend, retry)
       }
     } finally {
       if (timer) clearTimeout(timer)
@@ -139,7 +139,7 @@ export class RequestHandler {
     res: ClientResponse,
     ex: Exchange,
     pool: PoolBackend,
-    forward: Omit<ForwardRequest, 'body'>,
+    forward: RouteForward,
     upstreamPath: string,
     retry: RetryPolicy,
   ): Promise<void> {
@@ -150,25 +150,17 @@ export class RequestHandler {
     const decision = await this.#pick(pool, ex, { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed }, explain)
     ex.record.picker_profiles = decision.profiles
     if (explain && decision.explain) ex.record.explain = decision.explain
-    // The picker's choice, then its fallbacks, then the rest of the pool: a retry never goes back to an endpoint that failed.
-    const order = [decision.endpoint, ...decision.fallbacks]
-    const tried = new Set<string>()
-    const candidates = () => {
-      const endpoint = order.find((e) => !tried.has(e.id)) ?? pool.endpoints().find((e) => !tried.has(e.id))
-      if (endpoint) tried.add(endpoint.id)
-      return endpoint
-    }
-    const headers = { ...forward.headers }
-    for (const name of decision.removeHeaders ?? []) delete headers[name.toLowerCase()]
-    Object.assign(headers, decision.headers, { 'x-gateway-destination-endpoint': decision.endpoint.address })
-    const responseHeaders = (endpoint: EndpointRef) => ({
-      ...forward.responseHeaders(endpoint),
-      ...decision.responseHeaders,
-      ...(explain && decision.explain ? { 'x-maitred-explain': formatExplainHeader(decision.explain) } : {}),
-    })
+    // The headers object is this request's own (built by #route), so the picker's changes go straight into it.
+    const headers = forward.headers
+    if (decision.removeHeaders) for (const name of decision.removeHeaders) delete headers[name.toLowerCase()]
+    Object.assign(headers, decision.headers)
+    headers['x-gateway-destination-endpoint'] = decision.endpoint.address
+    forward.decision = decision
+    forward.explain = explain
+    forward.body = body
     let outcome: { endpoint: EndpointRef; status: number } = { endpoint: decision.endpoint, status: 503 }
     try {
-      outcome = await this.proxy.forward({ ...forward, headers, body, responseHeaders }, res, candidates, retry)
+      outcome = await this.proxy.forward(forward, res, new PoolCandidates(decision, pool), retry)
     } finally {
       pool.picker.complete({ requestId: ex.record.request_id, endpoint: outcome.endpoint, status: outcome.status })
     }
@@ -203,17 +195,11 @@ export class RequestHandler {
   #chooseBackend(match: CompiledMatch, backends: BackendResolver): ResolvedBackend {
     const refs = match.rule.backendRefs ?? []
     if (refs.length === 0) throw new GatewayError(500, 'the matched rule has no backendRefs', 'no_backend')
-    const index = chooseWeighted(refs.map((r) => r.weight), this.options.random)
+    const index = chooseWeighted(match.backendWeights, this.options.random)
     if (index === undefined) throw new GatewayError(503, 'every backendRef of the matched rule has weight 0', 'no_healthy_upstream')
-    const backend = backends(`${match.route.metadata.namespace}/${match.route.metadata.name}`, match.ruleIndex, index)
+    const backend = backends(match.routeKey, match.ruleIndex, index)
     if (!backend) throw new GatewayError(500, `backendRef ${refs[index]!.kind}/${refs[index]!.name} does not resolve`, 'backend_not_found')
     return backend
-  }
-
-  #upstreamDone(ex: Exchange, r: ForwardResult): void {
-    ex.record.upstream_host = r.endpoint.address
-    ex.record.attempts = r.attempts
-    ex.record.upstream_service_time_ms = Math.round(r.upstreamMs)
   }
 
   #fail(res: ClientResponse, ex: Exchange, err: unknown): void {
@@ -240,16 +226,16 @@ export class RequestHandler {
     sendOpenAIError(res, 500, `internal gateway error: ${(err as Error)?.message ?? String(err)}`, 'internal_error')
   }
 
-  #newRecord(req: ClientRequest, requestId: string, target: string): AccessLogRecord {
+  #newRecord(req: ClientRequest, requestId: string, target: string, host: string): AccessLogRecord {
     return {
-      start_time: new Date().toISOString(),
+      start_time: isoNow(),
       request_id: requestId,
       gateway: this.listener.gateway,
       listener: this.listener.listener,
       method: req.method ?? 'GET',
       path: target,
-      protocol: `HTTP/${req.httpVersion}`,
-      authority: requestHost(req) || undefined,
+      protocol: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
+      authority: host || undefined,
       response_code: 0,
       response_flags: '-',
       route_name: undefined,
@@ -276,6 +262,67 @@ export class RequestHandler {
   }
 }
 
+/**
+ * What one request asks the upstream proxy: a class with methods rather than an object of closures, because one is built
+ * for every request.
+ */
+class RouteForward implements ForwardRequest {
+  body: Buffer | Readable | null = null
+  /** The picker's decision, for pool backends: its response headers (and explain summary) go to the client. */
+  decision: Decision | undefined
+  explain = false
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly headers: Record<string, string | string[]>,
+    readonly cancellation: Cancellation,
+    readonly attemptTimeoutMs: number,
+    private readonly record: AccessLogRecord,
+    private readonly responseModifier: RewriteResult['responseHeaders'],
+  ) {}
+
+  responseHeaders(endpoint: EndpointRef): Record<string, string> {
+    const extra: Record<string, string> = { 'x-request-id': this.record.request_id, 'x-gateway-destination-endpoint-served': endpoint.address }
+    const decision = this.decision
+    if (decision) {
+      if (decision.responseHeaders) Object.assign(extra, decision.responseHeaders)
+      if (this.explain && decision.explain) extra['x-maitred-explain'] = formatExplainHeader(decision.explain)
+    }
+    return extra
+  }
+
+  /** The route's ResponseHeaderModifier, over the merged upstream and gateway headers. */
+  modifyResponseHeaders(headers: Record<string, string | string[]>): void {
+    if (this.responseModifier) modifyHeaders(headers, this.responseModifier)
+  }
+
+  onHeaders(r: ForwardResult): void {
+    const record = this.record
+    record.upstream_host = r.endpoint.address
+    record.attempts = r.attempts
+    record.upstream_service_time_ms = Math.round(r.upstreamMs)
+  }
+}
+
+/** The picker's choice, then its fallbacks, then the rest of the pool: a retry never goes back to an endpoint that failed. */
+class PoolCandidates implements Candidates {
+  readonly #tried = new Set<string>()
+
+  constructor(
+    private readonly decision: Decision,
+    private readonly pool: PoolBackend,
+  ) {}
+
+  next(): EndpointRef | undefined {
+    const tried = this.#tried
+    let endpoint = tried.has(this.decision.endpoint.id) ? undefined : this.decision.endpoint
+    if (!endpoint) endpoint = this.decision.fallbacks.find((e) => !tried.has(e.id)) ?? this.pool.endpoints().find((e) => !tried.has(e.id))
+    if (endpoint) tried.add(endpoint.id)
+    return endpoint
+  }
+}
+
 /** The rule's Gateway API retry settings over the gateway's defaults (its `attempts` counts retries, not tries). */
 function retryPolicy(match: CompiledMatch, defaults: RetryPolicy): RetryPolicy {
   const r = match.rule.retry
@@ -286,8 +333,29 @@ function retryPolicy(match: CompiledMatch, defaults: RetryPolicy): RetryPolicy {
 /** Host without port, from `:authority` (HTTP/2) or `Host`. */
 export function requestHost(req: ClientRequest): string {
   const authority = headerValue(req.headers[':authority']) ?? headerValue(req.headers.host) ?? ''
-  return authority.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')
+  // Strips a trailing `:<digits>`, then IPv6 brackets (a scan, not regular expressions: this runs on every request).
+  let end = authority.length
+  while (end > 0 && isDigit(authority.charCodeAt(end - 1))) end--
+  const host = end > 0 && end < authority.length && authority.charCodeAt(end - 1) === 58 /* ':' */ ? authority.slice(0, end - 1) : authority
+  return host.length >= 2 && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
 }
+
+const isDigit = (code: number) => code >= 48 && code <= 57
+
+let isoMs = 0
+let iso = ''
+/** The current time in ISO 8601, formatted once per millisecond (several requests start in the same one under load). */
+function isoNow(): string {
+  const ms = Date.now()
+  if (ms !== isoMs) {
+    isoMs = ms
+    iso = new Date(ms).toISOString()
+  }
+  return iso
+}
+
+/** What a request without a query string matches query rules against. */
+const NO_QUERY: Pick<URLSearchParams, 'get'> = { get: () => null }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v

@@ -1,4 +1,5 @@
 import type { Gateway, GatewayListener } from '../config/gateway-schema.js'
+import { durationToMs } from '../config/object-meta.js'
 import type { HTTPRoute, HTTPRouteMatch, HTTPRouteRule } from '../config/httproute-schema.js'
 import { hostnameMatches } from '../controller/hostname-match.js'
 import { routeStatus } from '../controller/route-status.js'
@@ -17,6 +18,15 @@ export interface CompiledMatch {
   readonly pathRegex?: RegExp
   readonly headers: readonly { name: string; value: string; regex?: RegExp }[]
   readonly query: readonly { name: string; value: string; regex?: RegExp }[]
+  // Facts the request path needs, derived once per configuration rather than per request:
+  /** `namespace/route/rule-name` (or `rule-<index>`), as the access log names the route. */
+  readonly routeName: string
+  /** `namespace/route`, the backend resolver's key. */
+  readonly routeKey: string
+  readonly backendWeights: readonly number[]
+  /** Gateway API `timeouts.request` and `timeouts.backendRequest` in ms (0 = none). */
+  readonly requestTimeoutMs: number
+  readonly backendRequestTimeoutMs: number
 }
 
 export interface RequestFacts {
@@ -25,7 +35,8 @@ export interface RequestFacts {
   path: string
   host: string
   headers: Readonly<Record<string, string | string[] | undefined>>
-  query: URLSearchParams
+  /** The query parameters (a URLSearchParams, or anything answering `get` — requests without a query skip parsing one). */
+  query: Pick<URLSearchParams, 'get'>
 }
 
 const anchored = (source: string) => new RegExp(`^(?:${source})$`)
@@ -85,11 +96,17 @@ function compile(route: HTTPRoute, rule: HTTPRouteRule, ruleIndex: number, match
       value: h.value,
       ...(h.type === 'RegularExpression' ? { regex: anchored(h.value) } : {}),
     }))
+  const routeKey = `${route.metadata.namespace}/${route.metadata.name}`
   return {
     route,
     rule,
     ruleIndex,
     match,
+    routeKey,
+    routeName: `${routeKey}/${rule.name ?? `rule-${ruleIndex}`}`,
+    backendWeights: (rule.backendRefs ?? []).map((r) => r.weight),
+    requestTimeoutMs: rule.timeouts?.request ? durationToMs(rule.timeouts.request) : 0,
+    backendRequestTimeoutMs: rule.timeouts?.backendRequest ? durationToMs(rule.timeouts.backendRequest) : 0,
     hostnames,
     pathType,
     pathValue: pathType === 'PathPrefix' ? trimTrailingSlash(pathValue) : pathValue,

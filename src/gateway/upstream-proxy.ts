@@ -1,24 +1,59 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
-import { Writable, type Readable } from 'node:stream'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
 import { Agent, errors as undiciErrors } from 'undici'
 import type { EndpointRef } from '../picker/endpoint.js'
-import { ClientSink, type ClientResponse } from './client-sink.js'
+import { ClientSink, type ClientResponse, type ClientSinkOptions, type SinkOutcome } from './client-sink.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; `host` is set by the client for the upstream origin. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings'])
 
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, extra: Readonly<Record<string, string>>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(incoming)) if (value !== undefined && !HOP_BY_HOP.has(name) && name[0] !== ':') out[name] = value
-  for (const [name, value] of Object.entries(extra)) out[name.toLowerCase()] = value
+  for (const name in incoming) {
+    const value = incoming[name]
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name.charCodeAt(0) !== 58 /* ':' */) out[name] = value
+  }
+  for (const name in extra) out[name.toLowerCase()] = extra[name]!
   return out
 }
 
-function responseHeaders(upstream: Record<string, string | string[] | undefined>, extra: Readonly<Record<string, string>>): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(upstream)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value
-  for (const [name, value] of Object.entries(extra)) out[name] = value
+function responseHeaders(upstream: IncomingHttpHeaders, extra: Readonly<Record<string, string>>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const name in upstream) {
+    const value = upstream[name]
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value
+  }
+  for (const name in extra) out[name] = extra[name]!
   return out
+}
+
+/**
+ * Cancels a forwarded request (client gone, route timeout) — the attempt in flight is aborted with the reason. A plain
+ * object rather than an AbortController: one is made per request, and EventTarget-based signals are costly there.
+ */
+export class Cancellation {
+  #reason: Error | undefined
+  #target: { abort(reason: Error): void } | undefined
+
+  get cancelled(): boolean {
+    return this.#reason !== undefined
+  }
+
+  get reason(): Error | undefined {
+    return this.#reason
+  }
+
+  cancel(reason: Error = new DOMException('This operation was aborted', 'AbortError')): void {
+    if (this.#reason) return
+    this.#reason = reason
+    this.#target?.abort(reason)
+  }
+
+  /** What a cancel aborts: the attempt in flight (aborted at once if already cancelled); replaced by the next attempt. */
+  attach(target: { abort(reason: Error): void } | undefined): void {
+    this.#target = target
+    if (target && this.#reason) target.abort(this.#reason)
+  }
 }
 
 export interface ForwardRequest {
@@ -28,7 +63,7 @@ export interface ForwardRequest {
   headers: Record<string, string | string[]>
   /** A buffered body can be replayed on another endpoint; a stream cannot. */
   body: Buffer | Readable | null
-  signal: AbortSignal
+  cancellation: Cancellation
   /** Headers added to the client response (e.g. the endpoint that served it). */
   responseHeaders: (endpoint: EndpointRef) => Record<string, string>
   /** The route's ResponseHeaderModifier, applied to the merged upstream + gateway headers. */
@@ -83,19 +118,16 @@ export interface RetryPolicy {
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, codes: [503], budgetRatio: 0.5, minRetryConcurrency: 10 }
 
-const discard = () => new Writable({ write: (_chunk, _enc, cb) => cb() })
-
 /**
  * The forwarding half of the gateway: one pooled keep-alive undici Agent for all model servers. Responses stream to the
- * client chunk by chunk (undici writes into a ClientSink as bytes arrive); the request body is forwarded intact.
+ * client chunk by chunk (undici's dispatcher drives a ClientSink as bytes arrive); the request body is forwarded intact.
  */
 export class UpstreamProxy {
   readonly #agent: Agent
   /** One pool per distinct upstream TLS setting (CA, SNI, verification); plain and default-trust endpoints share #agent. */
   readonly #tlsAgents = new Map<string, Agent>()
   readonly #connectTimeoutMs: number
-  #inFlight = 0
-  #retrying = 0
+  readonly #budget = new RetryBudget()
   /** Attempts in flight per upstream origin, so a retired endpoint can be stopped once it has no traffic left. */
   readonly #perOrigin = new Map<string, number>()
   readonly #idleWaiters = new Map<string, Set<() => void>>()
@@ -127,59 +159,45 @@ export class UpstreamProxy {
   }
 
   /**
-   * Tries `candidates()` in order until one answers. Retries only failures before any response byte (connect errors, and
+   * Tries `candidates` in order until one answers. Retries only failures before any response byte (connect errors, and
    * the policy's status codes), only when the body is replayable (buffered or absent), and only within the retry budget.
    */
-  async forward(req: ForwardRequest, res: ClientResponse, candidates: () => EndpointRef | undefined, policy: RetryPolicy): Promise<ForwardResult> {
+  async forward(req: ForwardRequest, res: ClientResponse, candidates: Candidates, policy: RetryPolicy): Promise<ForwardResult> {
     const started = performance.now()
-    const replayable = req.body === null || Buffer.isBuffer(req.body)
-    this.#inFlight++
-    let retrying = false
-    const mayRetry = (attempt: number) => {
-      if (!replayable || attempt >= policy.attempts) return false
-      if (!retrying && this.#retrying >= Math.max(policy.minRetryConcurrency, policy.budgetRatio * this.#inFlight)) return false
-      if (!retrying) this.#retrying++
-      retrying = true
-      return true
-    }
+    const budget = this.#budget
+    const retry: RetryState = { policy, replayable: req.body === null || Buffer.isBuffer(req.body), retrying: false }
+    budget.inFlight++
     try {
-      for (let attempt = 1; ; attempt++) {
-        const endpoint = candidates()
-        if (!endpoint) throw new UpstreamConnectError(undefined, attempt - 1, new Error('no healthy upstream'))
-        let headersAt = 0
-        let status = 0
-        let retryStatus = 0
-        const signal = req.attemptTimeoutMs > 0 ? AbortSignal.any([req.signal, AbortSignal.timeout(req.attemptTimeoutMs)]) : req.signal
+      for (let number = 1; ; number++) {
+        const endpoint = candidates.next()
+        if (!endpoint) throw new UpstreamConnectError(undefined, number - 1, new Error('no healthy upstream'))
         this.#perOrigin.set(endpoint.url, (this.#perOrigin.get(endpoint.url) ?? 0) + 1)
+        const attempt = new Attempt(req, endpoint, number, started, budget, retry)
+        const sink = new ClientSink(res, attempt)
+        let timer: NodeJS.Timeout | undefined
         try {
-          await this.#dispatcherFor(endpoint).stream(
-            { origin: endpoint.url, path: req.path, method: req.method as 'GET', headers: req.headers, body: req.body, signal },
-            ({ statusCode, headers }) => {
-              if (policy.codes.includes(statusCode) && mayRetry(attempt)) {
-                retryStatus = statusCode
-                return discard()
-              }
-              headersAt = performance.now()
-              status = statusCode
-              req.onHeaders?.({ endpoint, status, attempts: attempt, upstreamMs: headersAt - started })
-              const out = responseHeaders(headers, req.responseHeaders(endpoint))
-              req.modifyResponseHeaders?.(out as Record<string, string | string[]>)
-              res.writeHead(statusCode, out)
-              return new ClientSink(res, String(headers['content-type'] ?? '').startsWith('text/event-stream'))
-            },
-          )
-          if (retryStatus === 0) return { endpoint, status, attempts: attempt, upstreamMs: headersAt - started }
+          const outcome = new Promise<SinkOutcome>((resolve, reject) => attempt.settleWith(resolve, reject))
+          req.cancellation.attach(sink)
+          if (req.attemptTimeoutMs > 0)
+            timer = setTimeout(() => {
+              attempt.timedOut = true
+              sink.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+            }, req.attemptTimeoutMs)
+          this.#dispatcherFor(endpoint).dispatch({ origin: endpoint.url, path: req.path, method: req.method as 'GET', headers: req.headers, body: req.body }, sink)
+          if (!(await outcome).retry) return { endpoint, status: attempt.status, attempts: number, upstreamMs: attempt.headersAt - started }
         } catch (err) {
-          if (headersAt > 0 || req.signal.aborted) throw err
-          if (signal.aborted) throw new UpstreamTimeoutError(endpoint)
-          if (!isConnectFailure(err) || !mayRetry(attempt)) throw new UpstreamConnectError(endpoint, attempt, err)
+          if (sink.started || req.cancellation.cancelled) throw err
+          if (attempt.timedOut) throw new UpstreamTimeoutError(endpoint)
+          if (!isConnectFailure(err) || !budget.allows(retry, number)) throw new UpstreamConnectError(endpoint, number, err)
         } finally {
+          clearTimeout(timer)
+          req.cancellation.attach(undefined)
           this.#attemptDone(endpoint.url)
         }
       }
     } finally {
-      this.#inFlight--
-      if (retrying) this.#retrying--
+      budget.inFlight--
+      if (retry.retrying) budget.retrying--
     }
   }
 
@@ -214,6 +232,78 @@ export class UpstreamProxy {
     await Promise.all([this.#agent.close(), ...[...this.#tlsAgents.values()].map((a) => a.close())])
   }
 }
+/** Where forward() takes its endpoints from, in order (a Service's round-robin, or the picker's choice and fallbacks). */
+export interface Candidates {
+  next(): EndpointRef | undefined
+}
+
+/** One forwarded request's standing with the retry budget. */
+interface RetryState {
+  readonly policy: RetryPolicy
+  /** A buffered (or absent) body can be sent again; a streamed one cannot. */
+  readonly replayable: boolean
+  /** Holds one of the budget's retry slots (taken at its first retry, released when the request is done). */
+  retrying: boolean
+}
+
+/** Envoy-style retry budget over every request the proxy forwards. */
+class RetryBudget {
+  inFlight = 0
+  retrying = 0
+
+  /** Whether a request that has made `attempt` tries may make another. */
+  allows(state: RetryState, attempt: number): boolean {
+    const policy = state.policy
+    if (!state.replayable || attempt >= policy.attempts) return false
+    if (!state.retrying && this.retrying >= Math.max(policy.minRetryConcurrency, policy.budgetRatio * this.inFlight)) return false
+    if (!state.retrying) this.retrying++
+    state.retrying = true
+    return true
+  }
+}
+
+/** One try of a forwarded request on one endpoint: decides, when upstream headers arrive, whether to answer or retry. */
+class Attempt implements ClientSinkOptions {
+  headersAt = 0
+  status = 0
+  timedOut = false
+  #resolve: ((outcome: SinkOutcome) => void) | undefined
+  #reject: ((err: Error) => void) | undefined
+
+  constructor(
+    private readonly req: ForwardRequest,
+    private readonly endpoint: EndpointRef,
+    private readonly number: number,
+    private readonly started: number,
+    private readonly budget: RetryBudget,
+    private readonly retry: RetryState,
+  ) {}
+
+  settleWith(resolve: (outcome: SinkOutcome) => void, reject: (err: Error) => void): void {
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  onHeaders(statusCode: number, headers: IncomingHttpHeaders): { headers: Record<string, string | string[]> } | undefined {
+    if (this.retry.policy.codes.includes(statusCode) && this.budget.allows(this.retry, this.number)) return undefined
+    const req = this.req
+    this.headersAt = performance.now()
+    this.status = statusCode
+    req.onHeaders?.({ endpoint: this.endpoint, status: statusCode, attempts: this.number, upstreamMs: this.headersAt - this.started })
+    const out = responseHeaders(headers, req.responseHeaders(this.endpoint))
+    req.modifyResponseHeaders?.(out)
+    return { headers: out }
+  }
+
+  onDone(outcome: SinkOutcome): void {
+    this.#resolve?.(outcome)
+  }
+
+  onError(err: Error): void {
+    this.#reject?.(err)
+  }
+}
+
 function isConnectFailure(err: unknown): boolean {
   const code = (err as { code?: string })?.code
   return (
