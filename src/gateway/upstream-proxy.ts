@@ -113,8 +113,8 @@ export interface RetryPolicy {
 }
 
 /**
- * When a replica dies, every request in flight on it needs a retry at once: with two replicas that is half the traffic,
- * so the budget allows retries up to half the requests in flight (and at least 10) before it protects the survivors.
+ * 3 tries in all. Retries of 503 answers may use up to half the requests in flight (at least 10) before the budget
+ * protects an overloaded fleet; connections to an endpoint that is gone are moved regardless (see RetryBudget.allows).
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, codes: [503], budgetRatio: 0.5, minRetryConcurrency: 10 }
 
@@ -188,7 +188,7 @@ export class UpstreamProxy {
         } catch (err) {
           if (sink.started || req.cancellation.cancelled) throw err
           if (attempt.timedOut) throw new UpstreamTimeoutError(endpoint)
-          if (!isConnectFailure(err) || !budget.allows(retry, number)) throw new UpstreamConnectError(endpoint, number, err)
+          if (!isConnectFailure(err) || !budget.allows(retry, number, true)) throw new UpstreamConnectError(endpoint, number, err)
         } finally {
           clearTimeout(timer)
           req.cancellation.attach(undefined)
@@ -251,11 +251,15 @@ class RetryBudget {
   inFlight = 0
   retrying = 0
 
-  /** Whether a request that has made `attempt` tries may make another. */
-  allows(state: RetryState, attempt: number): boolean {
+  /**
+   * Whether a request that has made `attempt` tries may make another. The budget bounds retries of answers (a 503 says
+   * the fleet is overloaded, where retries would amplify the load); a connection that failed before any answer means the
+   * endpoint is gone, and moving its requests elsewhere is failover, not amplification, so only the attempt count bounds it.
+   */
+  allows(state: RetryState, attempt: number, endpointGone = false): boolean {
     const policy = state.policy
     if (!state.replayable || attempt >= policy.attempts) return false
-    if (!state.retrying && this.retrying >= Math.max(policy.minRetryConcurrency, policy.budgetRatio * this.inFlight)) return false
+    if (!endpointGone && !state.retrying && this.retrying >= Math.max(policy.minRetryConcurrency, policy.budgetRatio * this.inFlight)) return false
     if (!state.retrying) this.retrying++
     state.retrying = true
     return true
