@@ -67,10 +67,18 @@ class InProcessPicker implements EndpointPicker {
     const plugins = instantiatePlugins(config, { now: this.#now, random: this.#random })
     this.#metrics = options.registry ? EppMetrics.for(options.registry) : undefined
     const metrics = this.#metrics
+    // One labelled child per (extension point, plugin), made once: resolving labels on every observation was a
+    // measurable share of the gateway's CPU per request.
+    const timers = new Map<string, { observe(seconds: number): void }>()
     this.#scheduler = new Scheduler(
       plugins,
       metrics &&
-        ((point, plugin, seconds) => metrics.pluginDuration.observe({ extension_point: point, plugin_type: plugin.type, plugin_name: plugin.name }, seconds)),
+        ((point, plugin, seconds) => {
+          const key = `${point}\0${plugin.type}\0${plugin.name}`
+          let timer = timers.get(key)
+          if (!timer) timers.set(key, (timer = metrics.pluginDuration.labels({ extension_point: point, plugin_type: plugin.type, plugin_name: plugin.name })))
+          timer.observe(seconds)
+        }),
     )
     const all = [...plugins.plugins.values()]
     const source = all.find((p) => p.type === 'metrics-data-source') as { params?: MetricsDataSourceParams } | undefined
