@@ -6,15 +6,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEchoModelServer } from './echo-model-server.js'
 import { runCli, startStack, type StackProcess } from './stack-process.js'
+import { OPEN_GATEWAY_YAML } from './open-gateway.js'
 
 /** A stack pointed at an external OpenAI-compatible server, declared with a few lines of YAML. */
 const stackYaml = (url: string) => `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: openshift-ai-inference, namespace: openshift-ingress}
-spec:
-  listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
----
+${OPEN_GATEWAY_YAML}---
 apiVersion: serving.kserve.io/v1alpha2
 kind: LLMInferenceService
 metadata: {name: echo, namespace: team}

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStack, type StackProcess } from './stack-process.js'
+import { OPEN_GATEWAY_YAML } from './open-gateway.js'
+import { PD_PICKER_CONFIG } from '../../src/controller/default-picker-configs.js'
 
 const MODEL = 'Qwen/Qwen3-0.6B'
 
@@ -11,32 +13,15 @@ const MODEL = 'Qwen/Qwen3-0.6B'
  * config, threshold 0: always prefill remotely). `pd-threshold`: the same with `threshold: 600`, so prefill is skipped
  * when at most 600 characters of the prompt are not in the chosen decode pod's cache.
  */
+/** The controller's P/D default with another threshold. */
 const pdConfig = (threshold: number) =>
   JSON.stringify({
-    apiVersion: 'inference.networking.x-k8s.io/v1alpha1',
-    kind: 'EndpointPickerConfig',
-    plugins: [
-      { type: 'prefill-header-handler' },
-      { type: 'prefill-filter' },
-      { type: 'decode-filter' },
-      { type: 'max-score-picker' },
-      { type: 'queue-scorer' },
-      { type: 'prefix-cache-scorer' },
-      { type: 'pd-profile-handler', parameters: { threshold } },
-    ],
-    schedulingProfiles: ['prefill', 'decode'].map((name) => ({
-      name,
-      plugins: [{ pluginRef: `${name}-filter` }, { pluginRef: 'queue-scorer', weight: 1 }, { pluginRef: 'prefix-cache-scorer', weight: 3 }, { pluginRef: 'max-score-picker' }],
-    })),
+    ...PD_PICKER_CONFIG,
+    plugins: (PD_PICKER_CONFIG.plugins as { type: string }[]).map((p) => (p.type === 'pd-profile-handler' ? { ...p, parameters: { threshold } } : p)),
   })
 
 const STACK = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: openshift-ai-inference, namespace: openshift-ingress}
-spec:
-  listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
----
+${OPEN_GATEWAY_YAML}---
 apiVersion: serving.kserve.io/v1alpha1
 kind: LLMInferenceService
 metadata: {name: pd, namespace: llm}

@@ -3,18 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, startStack, type StackProcess } from './stack-process.js'
+import { OPEN_GATEWAY_YAML } from './open-gateway.js'
 
 const MODEL = 'Qwen/Qwen3-0.6B'
 const PREFIX = '/my-first-model/qwen3-0-6b'
 
 /** The seeds' cluster with 4 simulated replicas and the default picker config (queue 2, kv-cache 2, prefix-cache 3). */
 const STACK = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: openshift-ai-inference, namespace: openshift-ingress}
-spec:
-  listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
----
+${OPEN_GATEWAY_YAML}---
 apiVersion: serving.kserve.io/v1alpha1
 kind: LLMInferenceService
 metadata: {name: qwen3-0-6b, namespace: my-first-model}
