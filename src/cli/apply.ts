@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { expandConfigPaths } from '../config/config-paths.js'
 import type { ApplyRequest } from '../runtime/admin-server.js'
-import { readRunState, stateDir } from './state-file.js'
+import { resolveAdmin } from './admin-client.js'
 
 export function registerApplyCommand(program: Command): void {
   program
@@ -12,8 +12,7 @@ export function registerApplyCommand(program: Command): void {
     .option('--admin <URL>', 'admin API of the running stack (default: from the state dir)')
     .option('--state-dir <DIR>', 'state dir of the running `maitred up`')
     .action(async (opts: { file: string[]; admin?: string; stateDir?: string }) => {
-      const admin = opts.admin ?? (await readRunState(stateDir(opts.stateDir)))?.admin
-      if (!admin) throw new Error('no running stack found: start one with `maitred up` (or pass --admin URL)')
+      const admin = await resolveAdmin(opts)
       const body: ApplyRequest = {
         documents: await Promise.all((await expandConfigPaths(opts.file)).map(async (file) => ({ file, text: await readFile(file, 'utf8') }))),
       }

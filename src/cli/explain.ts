@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import type { ExplainRow } from '../picker/endpoint-picker.js'
 import type { ExplainedDecision } from '../runtime/explain-history.js'
 import type { StackStatus } from '../runtime/stack-status.js'
-import { readRunState, stateDir } from './state-file.js'
+import { fetchStackStatus, resolveAdmin } from './admin-client.js'
 
 // `maitred explain`: why the picker sends a request where it does — per candidate and profile, each scorer's raw score,
 // weight and weighted score, the total, the filters that dropped it, and the pick (the seed's "Pod 1: 11, Pod 2: 25").
@@ -86,9 +86,8 @@ export function parseHeaders(list: readonly string[]): Record<string, string> {
  * read from the admin API by request id.
  */
 async function explainThroughGateway(opts: ExplainOptions, body: Record<string, unknown>, extra: Record<string, string>): Promise<Explanation> {
-  const admin = opts.admin ?? (await readRunState(stateDir(opts.stateDir)))?.admin
-  if (!admin) throw new Error('no running stack found: start one with `maitred up`, pass --admin URL, or use -f STACK --pool NAME')
-  const status = await getJson<StackStatus>(`${admin}/api/v1/status`, admin)
+  const admin = await resolveAdmin(opts, 'pass --admin URL, or use -f STACK --pool NAME')
+  const status = await fetchStackStatus(admin)
   const pool = choosePool(status, opts.pool)
   const url = opts.url ?? gatewayUrlFor(status, pool, opts.path)
   const requestId = randomUUID()
@@ -166,13 +165,6 @@ export function gatewayUrlFor(status: StackStatus, pool: PoolStatus, path: strin
     }
   }
   throw new Error(`no route sends ${path} to InferencePool ${pool.namespace}/${pool.name}; pass the gateway URL with --url`)
-}
-
-async function getJson<T>(url: string, admin: string): Promise<T> {
-  const res = await fetch(url).catch((err: Error) => {
-    throw new Error(`cannot reach the running stack at ${admin}: ${err.message}`)
-  })
-  return (await res.json()) as T
 }
 
 function errorMessage(text: string): string {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import type { StackStatus } from '../runtime/stack-status.js'
-import { readRunState, stateDir } from './state-file.js'
+import { fetchStackStatus, resolveAdmin } from './admin-client.js'
 import { formatTable } from './table.js'
 
 const KINDS = ['gateways', 'routes', 'pools', 'endpoints'] as const
@@ -18,12 +18,7 @@ export function registerGetCommand(program: Command): void {
       const singular = kind.replace(/s$/, '')
       const k = KINDS.find((x) => x === kind || x.replace(/s$/, '') === singular)
       if (!k) throw new Error(`unknown kind ${JSON.stringify(kind)}; one of ${KINDS.join(', ')}`)
-      const admin = opts.admin ?? (await readRunState(stateDir(opts.stateDir)))?.admin
-      if (!admin) throw new Error('no running stack found: start one with `maitred up` (or pass --admin URL)')
-      const res = await fetch(`${admin}/api/v1/status`).catch((err: Error) => {
-        throw new Error(`cannot reach the running stack at ${admin}: ${err.message}`)
-      })
-      const status = (await res.json()) as StackStatus
+      const status = await fetchStackStatus(await resolveAdmin(opts))
       process.stdout.write((opts.output === 'json' ? JSON.stringify(status[k], null, 2) : render(k, status)) + '\n')
     })
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises'
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import { Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import { parse as parseYaml } from 'yaml'
 import type { EndpointRef } from '../picker/endpoint.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
@@ -143,6 +143,7 @@ async function runPicker(flags: PickerFlags, deps: PickerCommandDeps): Promise<v
 
 /** Config, endpoints and objectives: from the flags (GIE standalone), or from one pool of a stack file. */
 async function pickerSource(flags: PickerFlags): Promise<{ config: unknown; endpoints: EndpointRef[]; context: PickerContext }> {
+  const { Registry } = await import('prom-client')
   const registry = new Registry()
   if (flags.file) {
     if (!flags.pool) throw new Error('-f needs --pool NAMESPACE/NAME')

@@ -56,7 +56,7 @@ function namespaceAllowed(listener: GatewayListener, gatewayNamespace: string, r
 }
 
 /** Why a backendRef does not resolve, or undefined when it does. */
-export function unresolvedReason(ref: BackendRef, routeNamespace: string, stack: Stack): { reason: string; message: string } | undefined {
+function unresolvedReason(ref: BackendRef, routeNamespace: string, stack: Stack): { reason: string; message: string } | undefined {
   const namespace = ref.namespace ?? routeNamespace
   const id = `${ref.kind}/${namespace}/${ref.name}`
   if (namespace !== routeNamespace) return { reason: 'RefNotPermitted', message: `${id} is in another namespace (no ReferenceGrant support)` }
