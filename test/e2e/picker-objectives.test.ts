@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, startStack, type StackProcess } from './stack-process.js'
+import { openGatewayYaml } from './open-gateway.js'
 
 const MODEL = 'Qwen/Qwen3-0.6B'
 
@@ -12,12 +13,7 @@ const MODEL = 'Qwen/Qwen3-0.6B'
  * `batch` (-1, sheddable).
  */
 const STACK = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: infra}
-spec:
-  listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
----
+${openGatewayYaml('gw', 'infra')}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: chat, namespace: team}

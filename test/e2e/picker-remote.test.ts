@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from '../../src/sim/start-simulator.js'
 import { BIN, runCli, startStack, type StackProcess } from './stack-process.js'
+import { openGatewayYaml } from './open-gateway.js'
 
 const MODEL = 'Qwen/Qwen3-0.6B'
 
@@ -14,12 +15,7 @@ const MODEL = 'Qwen/Qwen3-0.6B'
  * own default would not do: every request landing there shows the remote picker decided.
  */
 const stackYaml = (sims: RunningSimulator[], pickerAddress: string) => `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: infra}
-spec:
-  listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
----
+${openGatewayYaml('gw', 'infra')}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: chat, namespace: team}
