@@ -112,14 +112,20 @@ describe('maitred up: the seeds\' cluster, end to end', () => {
 
   it('spreads a varied workload over both replicas', async () => {
     const before = (await stack.accessLog()).length
-    await Promise.all(
-      Array.from({ length: 24 }, (_, i) =>
-        client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `${i} ${'why '.repeat(i)}?` }], max_tokens: 5 }),
-      ),
-    )
+    // Four waves, 100 ms apart: between waves the picker scrapes fresh metrics (every 50 ms), as it would under a steady
+    // load. (One burst is decided on a single scrape: with distinct prompts, the replica with the lower KV usage wins.)
+    for (let wave = 0; wave < 4; wave++) {
+      await Promise.all(
+        Array.from({ length: 6 }, (_, j) => {
+          const i = wave * 6 + j
+          return client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `${i} ${'why '.repeat(i)}?` }], max_tokens: 5 })
+        }),
+      )
+      await new Promise((r) => setTimeout(r, 100))
+    }
     await new Promise((r) => setTimeout(r, 200))
     const hosts = (await stack.accessLog()).slice(before).filter((l) => l.backend === 'InferencePool/qwen3-0-6b-inference-pool').map((l) => l.upstream_host)
-    expect(new Set(hosts).size).toBe(2)
+    expect(new Set(hosts).size, JSON.stringify(hosts)).toBe(2)
   })
 
   it('concentrates requests sharing a long prefix on one replica', async () => {
