@@ -22,11 +22,33 @@ export class ScaledClock implements Clock {
     return (performance.now() - this.origin) * this.timeScale
   }
 
+  /**
+   * Fires at the absolute wall-clock instant the delay names, to a few tens of µs: setTimeout alone fires up to a
+   * millisecond late (whole-ms timers) or early (it counts from the event loop's cached time, stale after a long task), so
+   * it only brings us within SPIN_MS of the target and setImmediate polls the rest, letting I/O run in between.
+   */
   setTimer(fn: () => void, delayMs: number): TimerHandle {
-    const t = setTimeout(fn, Math.max(0, delayMs / this.timeScale))
-    return { cancel: () => clearTimeout(t) }
+    const due = performance.now() + Math.max(0, delayMs) / this.timeScale
+    let timer: NodeJS.Timeout | undefined
+    let immediate: NodeJS.Immediate | undefined
+    const wait = () => {
+      const left = due - performance.now()
+      if (left > SPIN_MS) timer = setTimeout(check, left - SPIN_MS)
+      else immediate = setImmediate(check)
+    }
+    const check = () => (performance.now() >= due ? fn() : wait())
+    wait()
+    return {
+      cancel: () => {
+        clearTimeout(timer)
+        clearImmediate(immediate)
+      },
+    }
   }
 }
+
+/** The last stretch before a ScaledClock timer's target that is polled rather than slept (setTimeout's error is ≤ 1 ms). */
+const SPIN_MS = 1.5
 
 /** A clock that moves only when told to: `advance(ms)` fires the timers that come due, in order. */
 export class ManualClock implements Clock {
