@@ -321,5 +321,8 @@ class SseWriter {
         ? ''
         : `,"usage":${JSON.stringify({ prompt_tokens: this.continuousPromptTokens, total_tokens: this.continuousPromptTokens + completionTokens, completion_tokens: completionTokens })}`
     this.res.write(`data: ${this.base},"choices":[${choice}]${usage}}\n\n`)
+    // Node corks the socket until the next tick, which would hold every chunk of an engine step until the step's last one
+    // is written: send each at once, in the engine's delivery order.
+    this.res.socket?.uncork()
   }
 }
