@@ -14,7 +14,8 @@ describe('ScaledClock', () => {
       lateness.push(clock.now() - due)
     }
     for (const ms of lateness) expect(ms).toBeGreaterThanOrEqual(0)
-    expect(Math.max(...lateness)).toBeLessThan(5)
+    // Late only by what the machine's load allows (a busy CI box can deschedule the process for a few ms).
+    expect(Math.max(...lateness)).toBeLessThan(25)
   })
 
   it('scales delays and can be cancelled', async () => {

@@ -25,15 +25,18 @@ export class ScaledClock implements Clock {
   /**
    * Fires at the absolute wall-clock instant the delay names, to a few tens of µs: setTimeout alone fires up to a
    * millisecond late (whole-ms timers) or early (it counts from the event loop's cached time, stale after a long task), so
-   * it only brings us within SPIN_MS of the target and setImmediate polls the rest, letting I/O run in between.
+   * it only brings us near the target and setImmediate polls the rest, letting I/O run in between. The polled stretch is at
+   * most a quarter of the delay, so short timers (high time scales) do not keep a core busy.
    */
   setTimer(fn: () => void, delayMs: number): TimerHandle {
-    const due = performance.now() + Math.max(0, delayMs) / this.timeScale
+    const wallMs = Math.max(0, delayMs) / this.timeScale
+    const due = performance.now() + wallMs
+    const spinMs = Math.min(SPIN_MS, wallMs / 4)
     let timer: NodeJS.Timeout | undefined
     let immediate: NodeJS.Immediate | undefined
     const wait = () => {
       const left = due - performance.now()
-      if (left > SPIN_MS) timer = setTimeout(check, left - SPIN_MS)
+      if (left > spinMs) timer = setTimeout(check, left - spinMs)
       else immediate = setImmediate(check)
     }
     const check = () => (performance.now() >= due ? fn() : wait())
@@ -47,7 +50,7 @@ export class ScaledClock implements Clock {
   }
 }
 
-/** The last stretch before a ScaledClock timer's target that is polled rather than slept (setTimeout's error is ≤ 1 ms). */
+/** The longest stretch before a ScaledClock timer's target that is polled rather than slept (setTimeout's error is ≤ 1 ms). */
 const SPIN_MS = 1.5
 
 /** A clock that moves only when told to: `advance(ms)` fires the timers that come due, in order. */
