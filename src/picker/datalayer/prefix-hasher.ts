@@ -8,6 +8,21 @@ const KEY_MASK = (1n << 52n) - 1n
 
 const utf8 = new TextEncoder()
 let encoded = new Uint8Array(16 * 1024)
+/** One block and its parent hash, as hashed; reused across calls (the picker runs one request at a time). */
+let scratch = new Uint8Array(0)
+let view = new DataView(scratch.buffer)
+
+/** The chain's seed per model and salt: a handful of distinct values, hashed once each. */
+const seeds = new Map<string, bigint>()
+function seedFor(model: string, cacheSalt: string): bigint {
+  const key = `${model}\0${cacheSalt}`
+  let seed = seeds.get(key)
+  if (seed === undefined) {
+    if (seeds.size >= 1024) seeds.clear()
+    seeds.set(key, (seed = xxh.h64(model + cacheSalt)))
+  }
+  return seed
+}
 
 export interface BlockHashOptions {
   /** Block size in bytes of the prompt (GIE: 64 = 16 tokens × 4 bytes/token). */
@@ -31,9 +46,12 @@ export function hashPromptBlocks(model: string, cacheSalt: string, prompt: strin
   const bytes = encoded.subarray(0, written)
   const blocks = Math.min(Math.floor(written / size), opts.maxBlocks)
   const keys = new Array<number>(blocks)
-  const scratch = new Uint8Array(size + 8)
-  const view = new DataView(scratch.buffer)
-  let prev = xxh.h64(model + cacheSalt)
+  if (blocks === 0) return keys
+  if (scratch.length !== size + 8) {
+    scratch = new Uint8Array(size + 8)
+    view = new DataView(scratch.buffer)
+  }
+  let prev = seedFor(model, cacheSalt)
   for (let i = 0; i < blocks; i++) {
     scratch.set(bytes.subarray(i * size, (i + 1) * size), 0)
     view.setBigUint64(size, prev, true)

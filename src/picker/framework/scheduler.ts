@@ -11,8 +11,10 @@ export interface ScheduleOutput {
   readonly explain?: readonly ExplainRow[]
 }
 
-/** Reports how long one plugin call took (for `plugin_duration_seconds`). */
-export type PluginTimer = (extensionPoint: string, plugin: { type: string; name: string }, seconds: number) => void
+type ExtensionPoint = 'PrepareData' | 'Filter' | 'Scorer' | 'Picker'
+
+/** Where one plugin's call durations go (`plugin_duration_seconds`), per extension point: resolved once per plugin. */
+export type PluginTimers = (extensionPoint: ExtensionPoint, plugin: { type: string; name: string }) => { observe(seconds: number): void }
 
 const clamp01 = (x: number) => (x > 1 ? 1 : x > 0 ? x : 0) // NaN → 0
 
@@ -22,15 +24,22 @@ const clamp01 = (x: number) => (x > 1 ? 1 : x > 0 ? x : 0) // NaN → 0
  * and the handler names the primary result.
  */
 export class Scheduler {
+  /** Per extension point, each plugin's duration series (filled at first call). */
+  readonly #timers = new Map<ExtensionPoint, Map<object, { observe(seconds: number): void }>>()
+
   constructor(
     readonly plugins: PluginSet,
-    readonly timer?: PluginTimer,
+    readonly timers?: PluginTimers,
   ) {}
 
   schedule(request: SchedulingRequest, endpoints: readonly Endpoint[], explain = false): ScheduleOutput {
     const { profileHandler, profiles, producers } = this.plugins
     const cycle = new CycleState()
-    for (const producer of producers) this.#timed('PrepareData', producer, () => producer.produce(cycle, request, endpoints))
+    for (const producer of producers) {
+      const start = performance.now()
+      producer.produce(cycle, request, endpoints)
+      this.#took('PrepareData', producer, start)
+    }
     const results = new Map<string, ProfileRunResult | undefined>()
     const profilesRun: string[] = []
     const rows: ExplainRow[] | undefined = explain ? [] : undefined
@@ -57,7 +66,9 @@ export class Scheduler {
     let remaining = endpoints
     const droppedBy = rows ? new Map<Endpoint, string>() : undefined
     for (const filter of profile.filters) {
-      const kept = this.#timed('Filter', filter, () => filter.filter(cycle, request, remaining))
+      const start = performance.now()
+      const kept = filter.filter(cycle, request, remaining)
+      this.#took('Filter', filter, start)
       if (droppedBy) {
         const keep = new Set(kept)
         for (const e of remaining) if (!keep.has(e)) droppedBy.set(e, filter.name)
@@ -69,7 +80,9 @@ export class Scheduler {
     const raw = rows ? profile.scorers.map(() => new Array<number>(remaining.length)) : undefined
     if (remaining.length > 0) {
       profile.scorers.forEach(({ scorer, weight }, si) => {
-        const scores = this.#timed('Scorer', scorer, () => scorer.score(cycle, request, remaining))
+        const start = performance.now()
+        const scores = scorer.score(cycle, request, remaining)
+        this.#took('Scorer', scorer, start)
         for (let i = 0; i < remaining.length; i++) {
           const s = clamp01(scores.get(remaining[i]!) ?? 0)
           totals[i]! += weight * s
@@ -77,12 +90,12 @@ export class Scheduler {
         }
       })
     }
-    const targets =
-      remaining.length === 0
-        ? []
-        : this.#timed('Picker', profile.picker, () =>
-            profile.picker.pick(cycle, request, remaining.map((endpoint, i) => ({ endpoint, score: totals[i]! }))),
-          )
+    let targets: readonly Endpoint[] = []
+    if (remaining.length > 0) {
+      const start = performance.now()
+      targets = profile.picker.pick(cycle, request, remaining.map((endpoint, i) => ({ endpoint, score: totals[i]! })))
+      this.#took('Picker', profile.picker, start)
+    }
     if (rows && droppedBy) {
       const index = new Map(remaining.map((e, i) => [e, i]))
       for (const e of endpoints) {
@@ -104,13 +117,13 @@ export class Scheduler {
     return targets.length > 0 ? { targets } : undefined
   }
 
-  #timed<T>(point: string, plugin: { type: string; name: string }, fn: () => T): T {
-    if (!this.timer) return fn()
-    const start = performance.now()
-    try {
-      return fn()
-    } finally {
-      this.timer(point, plugin, (performance.now() - start) / 1000)
-    }
+  /** Records a plugin call that began at `start` (a plugin that throws fails the cycle, so it is not timed). */
+  #took(point: ExtensionPoint, plugin: { type: string; name: string }, start: number): void {
+    if (!this.timers) return
+    let byPlugin = this.#timers.get(point)
+    if (!byPlugin) this.#timers.set(point, (byPlugin = new Map()))
+    let series = byPlugin.get(plugin)
+    if (!series) byPlugin.set(plugin, (series = this.timers(point, plugin)))
+    series.observe((performance.now() - start) / 1000)
   }
 }

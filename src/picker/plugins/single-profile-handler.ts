@@ -13,9 +13,12 @@ export const singleProfileHandler: PluginDefinition<Record<string, never>> = {
   create: (name): ProfileHandler => ({
     type: 'single-profile-handler',
     name,
-    pickProfiles: (_cycle, _request, profiles, results) => (results.size > 0 ? [] : [...profiles.values()].slice(0, 1)),
+    pickProfiles: (_cycle, _request, profiles, results) => {
+      const only = results.size > 0 ? undefined : profiles.values().next().value
+      return only ? [only] : []
+    },
     processResults: (_cycle, _request, results) => {
-      const [profile, run] = [...results.entries()][0] ?? []
+      const [profile, run] = results.entries().next().value ?? []
       if (!profile || !run) throw new PickerError(429, `no endpoint passed the filters of profile ${profile ?? '?'}`, 'rejected-saturated')
       return { primaryProfile: profile, profileResults: results }
     },
