@@ -42,7 +42,6 @@ interface Sequence {
   output: GeneratedOutput
   engineReq: EngineRequest | null
   emitted: number
-  text: string
   finishReason: FinishReason | null
   /** Prefill side of P/D: the blocks holding the prompt's KV, for kv_transfer_params. */
   blockIds: number[]
@@ -115,7 +114,7 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
         echoText: echoOf(prompt),
         seed: body.seed == null ? undefined : body.seed + p * n + i,
       })
-      sequences.push({ index: p * n + i, prompt, output: capOutput(output, maxTokens), engineReq: null, emitted: 0, text: '', finishReason: null, blockIds: [] })
+      sequences.push({ index: p * n + i, prompt, output: capOutput(output, maxTokens), engineReq: null, emitted: 0, finishReason: null, blockIds: [] })
     }
   })
 
@@ -145,8 +144,9 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
           onTokens: (engineReq) => {
             const from = seq.emitted
             seq.emitted = engineReq.numGenerated
-            const delta = seq.output.pieces.slice(from, seq.emitted).join('')
-            seq.text += delta
+            // One token per step: its piece as is, no array or string built per token.
+            const pieces = seq.output.pieces
+            const delta = seq.emitted === from + 1 ? (pieces[from] as string) : pieces.slice(from, seq.emitted).join('')
             const last = seq.emitted >= seq.output.tokenIds.length
             if (last && remoteDecode) seq.blockIds = [...engineReq.blocks]
             if (writer !== null) {
@@ -204,10 +204,11 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
     return
   }
   const choices = sequences.map((s) => {
+    const text = s.output.pieces.slice(0, s.emitted).join('')
     const common = { index: s.index, logprobs: null, finish_reason: s.output.finishReason, stop_reason: s.output.stopReason }
-    if (kind === 'chat') return { ...common, message: { role: 'assistant', content: s.text, reasoning_content: null, tool_calls: [] } }
+    if (kind === 'chat') return { ...common, message: { role: 'assistant', content: text, reasoning_content: null, tool_calls: [] } }
     const echo = (body as CompletionRequest).echo === true
-    return { ...common, text: echo ? s.prompt.text + s.text : s.text, prompt_logprobs: null }
+    return { ...common, text: echo ? s.prompt.text + text : text, prompt_logprobs: null }
   })
   const response: Record<string, unknown> = {
     id,

@@ -87,6 +87,17 @@ describe('simulator HTTP surface', () => {
     expect(plainChunks.every((c) => c.usage == null)).toBe(true)
   })
 
+  it('streams the same text, piece by piece, as the unstreamed response with the same seed', async () => {
+    const s = await sim()
+    const body = { model: 'Qwen/Qwen3-0.6B', prompt: 'Hello world', max_tokens: 16, seed: 7 }
+    const whole = await client(s).completions.create(body)
+    const stream = await client(s).completions.create({ ...body, stream: true })
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? ''
+    expect(text).not.toBe('')
+    expect(text).toBe(whole.choices[0]?.text)
+  })
+
   it('sends usage on every chunk with continuous_usage_stats', async () => {
     const s = await sim()
     const res = await fetch(`${s.url}/v1/completions`, {
