@@ -92,7 +92,7 @@ export class RequestHandler {
     this.#route(req, res, ex, rawPath, query, host, this.state).catch((err: unknown) => this.#fail(res, ex, err))
   }
 
-  async #route(req: ClientRequest, res: ClientResponse, ex: Exchange, rawPath: string, query: string, host: string, state: RoutingState): Promise<void> {
+  async #route(req: ClientRequest, res: ClientResponse, ex: Exchange, rawPath: string, query: string, host: string, state: RoutingState): Promise<unknown> {
     const path = normalizePath(rawPath)
     if (path === undefined) throw new GatewayError(400, `invalid request path ${JSON.stringify(rawPath)}`, 'invalid_path')
     const match = state.routes.match({ method: req.method ?? 'GET', path, host, headers: req.headers, query: query === '' ? NO_QUERY : new URLSearchParams(query) })
@@ -122,15 +122,19 @@ export class RequestHandler {
     const timer = match.requestTimeoutMs > 0 ? setTimeout(() => cancellation.cancel(new UpstreamTimeoutError()), match.requestTimeoutMs) : undefined
     const forward = new RouteForward(req.method ?? 'GET', rewrite.path + query, headers, cancellation, match.backendRequestTimeoutMs, ex.record, rewrite.responseHeaders)
     const retry = retryPolicy(match, this.options.retry)
+    let done: Promise<unknown>
+    if (backend.kind === 'InferencePool') done = this.#toPool(req, res, ex, backend, forward, rewrite.path, retry)
+    else {
+      const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders)
+      if (hasBody) forward.body = req as IncomingMessage
+      done = this.proxy.forward(forward, res, backend, retry)
+    }
+    // Without a route timeout there is nothing to clean up, so the exchange's promise is handed back as it is.
+    if (!timer) return done
     try {
-      if (backend.kind === 'InferencePool') await this.#toPool(req, res, ex, backend, forward, rewrite.path, retry)
-      else {
-        const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders)
-        if (hasBody) forward.body = req as IncomingMessage
-        await this.proxy.forward(forward, res, backend, retry)
-      }
+      await done
     } finally {
-      if (timer) clearTimeout(timer)
+      clearTimeout(timer)
     }
   }
 
@@ -172,12 +176,8 @@ export class RequestHandler {
    * endpoint of the pool, FailClose answers 503.
    */
   async #pick(pool: PoolBackend, ex: Exchange, request: Parameters<PoolBackend['picker']['pick']>[0], explain: boolean): Promise<Decision> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`endpoint picker did not answer within ${this.options.pickerTimeoutMs} ms`)), this.options.pickerTimeoutMs)
-    })
     try {
-      return await Promise.race([pool.picker.pick(request, { explain }), timeout])
+      return await this.#bounded(pool.picker.pick(request, { explain }))
     } catch (err) {
       if (err instanceof PickerError) throw err
       const reason = (err as Error)?.message ?? String(err)
@@ -187,9 +187,25 @@ export class RequestHandler {
       ex.record.response_flags = 'FO'
       const endpoint = endpoints[Math.floor(this.options.random() * endpoints.length)]!
       return { endpoint, fallbacks: [], headers: {}, profiles: ['fail-open'] }
-    } finally {
-      clearTimeout(timer)
     }
+  }
+
+  /** The pick, or a rejection once the picker timeout passes (one promise and one timer, no Promise.race: per request). */
+  #bounded(pick: Promise<Decision>): Promise<Decision> {
+    const ms = this.options.pickerTimeoutMs
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`endpoint picker did not answer within ${ms} ms`)), ms)
+      pick.then(
+        (decision) => {
+          clearTimeout(timer)
+          resolve(decision)
+        },
+        (err: unknown) => {
+          clearTimeout(timer)
+          reject(err)
+        },
+      )
+    })
   }
 
   #chooseBackend(match: CompiledMatch, backends: BackendResolver): ResolvedBackend {

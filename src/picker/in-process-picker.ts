@@ -34,6 +34,7 @@ export interface InProcessPickerOptions {
 /** Headers naming the request's InferenceObjective: llm-d HEAD, then GIE v1.x. */
 const OBJECTIVE_HEADERS = ['x-llm-d-inference-objective', 'x-gateway-inference-objective'] as const
 const DEFAULT_INTERVAL_MS = 50
+const NO_FALLBACKS: readonly EndpointRef[] = []
 const IN_FLIGHT_TTL_MS = 120_000
 
 /**
@@ -152,15 +153,16 @@ class InProcessPicker implements EndpointPicker {
       const port = primary.ref.address.slice(primary.ref.address.lastIndexOf(':') + 1)
       this.#metrics.schedulerAttempts.labels('success', targetModel, primary.ref.name, primary.ref.namespace, port).inc()
     }
-    return {
-      endpoint: primary.ref,
-      fallbacks: targets.slice(1).map((e) => e.ref),
-      headers: mutations.headers,
-      ...(mutations.removeHeaders.size > 0 ? { removeHeaders: [...mutations.removeHeaders] } : {}),
-      ...(Object.keys(mutations.responseHeaders).length > 0 ? { responseHeaders: mutations.responseHeaders } : {}),
-      profiles: out.profilesRun,
-      ...(out.explain ? { explain: out.explain } : {}),
+    // Built field by field: spreads of conditional objects allocate one object each, on every request.
+    const decision: { -readonly [K in keyof Decision]: Decision[K] } = { endpoint: primary.ref, fallbacks: NO_FALLBACKS, headers: mutations.headers, profiles: out.profilesRun }
+    if (targets.length > 1) decision.fallbacks = targets.slice(1).map((e) => e.ref)
+    if (mutations.removeHeaders.size > 0) decision.removeHeaders = [...mutations.removeHeaders]
+    for (const _ in mutations.responseHeaders) {
+      decision.responseHeaders = mutations.responseHeaders
+      break
     }
+    if (out.explain) decision.explain = out.explain
+    return decision
   }
 
   complete(outcome: { requestId: string; endpoint: EndpointRef; status: number }): void {
