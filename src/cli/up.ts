@@ -72,17 +72,19 @@ export function registerUpCommand(program: Command): void {
             urls: runtime.listeners.filter((l) => l.gateway.metadata.name === g.metadata.name && l.gateway.metadata.namespace === g.metadata.namespace).map((l) => l.url),
           })),
         })
+      // Watching starts before the stack is announced ready, so a change made right after that is never missed.
+      if (opts.watch && opts.file?.length)
+        await watchFiles(opts.file, async () => {
+          try {
+            await runtime.apply(deriveStack(await loadStackOrDefault(opts.file)))
+            await recordState()
+            log('configuration reloaded')
+          } catch (err) {
+            log(`configuration refused, the running one keeps serving:\n${(err as Error).message}`)
+          }
+        })
       await recordState()
       printReady(runtime, admin.url)
-      if (opts.watch && opts.file?.length) watchFiles(opts.file, async () => {
-        try {
-          await runtime.apply(deriveStack(await loadStackOrDefault(opts.file)))
-          await recordState()
-          log('configuration reloaded')
-        } catch (err) {
-          log(`configuration refused, the running one keeps serving:\n${(err as Error).message}`)
-        }
-      })
       let stopping = false
       const stop = async (signal: string) => {
         if (stopping) return
@@ -98,18 +100,17 @@ export function registerUpCommand(program: Command): void {
     })
 }
 
-/** Watches stack files (or directories) and calls `onChange` once per burst of changes. */
-function watchFiles(paths: readonly string[], onChange: () => Promise<void>): void {
+/** Watches stack files (or directories) and calls `onChange` once per burst of changes; resolves once every watch is set. */
+async function watchFiles(paths: readonly string[], onChange: () => Promise<void>): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   let running = Promise.resolve()
-  for (const p of paths)
-    void stat(p).then((s) => {
-      const target = s.isDirectory() ? p : dirname(p)
-      watch(target, () => {
-        clearTimeout(timer)
-        timer = setTimeout(() => (running = running.then(onChange)), 300)
-      })
+  for (const p of paths) {
+    const target = (await stat(p)).isDirectory() ? p : dirname(p)
+    watch(target, () => {
+      clearTimeout(timer)
+      timer = setTimeout(() => (running = running.then(onChange)), 300)
     })
+  }
 }
 
 function printReady(rt: StackRuntime, adminUrl: string): void {
