@@ -53,7 +53,7 @@ describe('access log', () => {
     expect(second).toEqual({ level: 30, ...JSON.parse(JSON.stringify(explained)) })
   })
 
-  it('buffers lines and writes them within the flush interval, or at once when the buffer fills', async () => {
+  it('buffers lines, then writes them: within the flush interval, and as 64 KiB of them fill the buffer', async () => {
     dir = await mkdtemp(join(tmpdir(), 'maitred-log-'))
     const file = join(dir, 'access.log')
     const log = createAccessLog(file)
@@ -61,7 +61,6 @@ describe('access log', () => {
     expect(await lines(file)).toHaveLength(0)
     await waitFor(async () => (await lines(file)).length === 1)
     expect(await lines(file)).toHaveLength(1)
-    // 64 KiB of lines go out without waiting for the timer.
     for (let i = 1; i <= 200; i++) log(record(i, { path: `/${'x'.repeat(400)}` }))
     await new Promise((r) => setImmediate(r))
     await waitFor(async () => (await lines(file)).length > 100)

@@ -73,8 +73,8 @@ const FLUSH_BYTES = 64 * 1024
  * JSON lines through pino's asynchronous destination (sonic-boom), so logging stays off the request's critical path.
  * Lines are exactly what `pino({ base: null, timestamp: false }).info(record)` writes — `{"level":30,…}` — but serialised
  * by code compiled for the record (pino's per-key serialiser, and JSON.stringify, cost more, once per request). Lines are
- * buffered, as Envoy's file access log is, and written every 50 ms or every 64 KiB: a write per request (or per
- * event-loop turn) cost tens of microseconds of the gateway's CPU per request under load.
+ * buffered, as Envoy's file access log is, and written every 50 ms or every 64 KiB: a write per event-loop turn was a
+ * measurable share of the gateway's CPU per request under load.
  */
 export function createAccessLog(destination: string | 'off'): AccessLog {
   if (destination === 'off') return () => {}
