@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createAccessLog, type AccessLogRecord } from './access-log.js'
 
 const record = (i: number, extra: Partial<AccessLogRecord> = {}): AccessLogRecord => ({
@@ -53,7 +53,7 @@ describe('access log', () => {
     expect(second).toEqual({ level: 30, ...JSON.parse(JSON.stringify(explained)) })
   })
 
-  it('buffers lines, then writes them: within the flush interval, and as 64 KiB of them fill the buffer', async () => {
+  it('buffers lines, then writes them within the flush interval', async () => {
     dir = await mkdtemp(join(tmpdir(), 'maitred-log-'))
     const file = join(dir, 'access.log')
     const log = createAccessLog(file)
@@ -61,9 +61,24 @@ describe('access log', () => {
     expect(await lines(file)).toHaveLength(0)
     await waitFor(async () => (await lines(file)).length === 1)
     expect(await lines(file)).toHaveLength(1)
-    for (let i = 1; i <= 200; i++) log(record(i, { path: `/${'x'.repeat(400)}` }))
-    await new Promise((r) => setImmediate(r))
-    await waitFor(async () => (await lines(file)).length > 100)
-    expect((await lines(file)).length).toBeGreaterThan(100)
+  })
+
+  it('writes at once when 64 KiB of lines fill the buffer, without waiting for the flush timer', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'maitred-log-'))
+    const file = join(dir, 'access.log')
+    // The flush timer never fires while setTimeout is faked: only a full buffer can cause the write.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const log = createAccessLog(file)
+      log(record(0))
+      for (let i = 1; i <= 200; i++) log(record(i, { path: `/${'x'.repeat(400)}` }))
+      // Polled with file reads only (real I/O), since timers are frozen.
+      for (let i = 0; i < 500 && (await lines(file)).length < 100; i++) await readFile(file).catch(() => undefined)
+      const written = (await lines(file)).length
+      expect(written).toBeGreaterThanOrEqual(100)
+      expect(written).toBeLessThan(201)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -24,8 +24,8 @@ const clamp01 = (x: number) => (x > 1 ? 1 : x > 0 ? x : 0) // NaN → 0
  * and the handler names the primary result.
  */
 export class Scheduler {
-  /** Per extension point, each plugin's duration series (filled at first call). */
-  readonly #timers = new Map<ExtensionPoint, Map<object, { observe(seconds: number): void }>>()
+  /** Per extension point, each plugin's duration series from `timers` (resolved at its first call). */
+  readonly #durations = new Map<ExtensionPoint, Map<object, { observe(seconds: number): void }>>()
 
   constructor(
     readonly plugins: PluginSet,
@@ -120,8 +120,8 @@ export class Scheduler {
   /** Records a plugin call that began at `start` (a plugin that throws fails the cycle, so it is not timed). */
   #took(point: ExtensionPoint, plugin: { type: string; name: string }, start: number): void {
     if (!this.timers) return
-    let byPlugin = this.#timers.get(point)
-    if (!byPlugin) this.#timers.set(point, (byPlugin = new Map()))
+    let byPlugin = this.#durations.get(point)
+    if (!byPlugin) this.#durations.set(point, (byPlugin = new Map()))
     let series = byPlugin.get(plugin)
     if (!series) byPlugin.set(plugin, (series = this.timers(point, plugin)))
     series.observe((performance.now() - start) / 1000)
