@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ManualClock } from './clock.js'
-import { Engine, type EngineConfig, type EngineRequest, type FinishReason } from './engine.js'
+import { Engine, OUTPUT_SLICE, type EngineConfig, type EngineListener, type EngineRequest, type FinishReason } from './engine.js'
 import { StepTimeModel, gpuProfiles, qwen3_0_6b } from './hardware-profile.js'
 
 const timing = new StepTimeModel(gpuProfiles['nvidia-t4'], qwen3_0_6b)
@@ -22,10 +22,15 @@ function setup(overrides: Partial<EngineConfig> = {}) {
   const engine = new Engine(config, clock, timing)
   const finished = new Map<string, FinishReason>()
   let nextId = 0
-  const submit = (prompt: number[], outputLen: number, extra: { loraName?: string; remotePrefill?: boolean } = {}) => {
+  const submit = (
+    prompt: number[],
+    outputLen: number,
+    extra: { loraName?: string; remotePrefill?: boolean } = {},
+    onTokens: EngineListener['onTokens'] = () => {},
+  ) => {
     const result = engine.submit(
       { id: `r${nextId++}`, promptTokenIds: prompt, outputTokenIds: Array.from({ length: outputLen }, (_, i) => 1000 + i), finishReason: 'length', ...extra },
-      { onTokens: () => {}, onFinish: (req, reason) => finished.set(req.id, reason) },
+      { onTokens, onFinish: (req, reason) => finished.set(req.id, reason) },
     )
     if (!result.ok) throw new Error(result.message)
     return result.request
@@ -203,6 +208,70 @@ describe('Engine', () => {
     expect(run(1, 0.2)).toEqual(run(1, 0.2))
     expect(run(1, 0.2)).not.toEqual(run(2, 0.2))
     expect(run(1, 0.2)).not.toEqual(run(1, 0))
+  })
+
+  describe('a step with more outputs than a slice', () => {
+    // 150 requests of two tokens: r0 runs a step alone, the 149 others arrive meanwhile; the next two steps each give all
+    // of them a token (the first for r1…r149 and the last for r0, then the last for r1…r149).
+    const bigSteps = (onTokens: (req: EngineRequest, delivered: string[]) => void) => {
+      const s = setup()
+      const delivered: string[] = []
+      const listen = (req: EngineRequest) => {
+        delivered.push(req.id)
+        onTokens(req, delivered)
+      }
+      const reqs = Array.from({ length: 150 }, (_, i) => s.submit(tokens(8, i * 100), 2, {}, listen))
+      return { ...s, delivered, reqs }
+    }
+    /** The request whose token opens the second slice of a step of r1…r149 (newest first). */
+    const secondSliceOpener = `r${149 - OUTPUT_SLICE}`
+
+    it('hands the tokens to the listeners a slice at a time, newest sequences first, the event loop free in between', () => {
+      let deliveredAtYield = -1
+      const { clock, delivered, reqs } = bigSteps((req, delivered) => {
+        // The big step's first token: a timer set now runs at its first yield.
+        if (req.id === 'r149' && req.numGenerated === 1) clock.setTimer(() => (deliveredAtYield = delivered.length), 0)
+      })
+      clock.runAll()
+      expect(deliveredAtYield).toBe(1 + OUTPUT_SLICE)
+      const newestFirst = reqs.slice(1).map((r) => r.id).reverse()
+      expect(delivered).toEqual(['r0', ...newestFirst, 'r0', ...newestFirst])
+    })
+
+    it('a listener between slices may abort a request yet to hear its token, and submit one that waits for its turn', () => {
+      let late: EngineRequest | undefined
+      const { clock, engine, finished, delivered, reqs, submit } = bigSteps((req) => {
+        if (req.id !== secondSliceOpener || req.numGenerated !== 1) return
+        engine.abort(reqs[1] as EngineRequest)
+        late = submit(tokens(8, 50_000), 1)
+      })
+      clock.runAll()
+      expect(finished.get('r1')).toBe('abort')
+      expect(delivered).not.toContain('r1')
+      for (const r of reqs.slice(2)) {
+        expect(finished.get(r.id)).toBe('length')
+        expect(delivered.filter((id) => id === r.id)).toHaveLength(2)
+      }
+      // It arrived as the next step started, and joined the one after rather than starting a step of its own.
+      expect(late?.numGenerated).toBe(1)
+      expect(late?.firstScheduledMs).toBeGreaterThan(late?.arrivalMs as number)
+    })
+
+    it('closed between slices, every request has heard its last token and its end by the time close returns', () => {
+      let heardByClose = -1
+      const { clock, engine, finished, delivered } = bigSteps((req) => {
+        if (req.id !== 'r149' || req.numGenerated !== 2) return
+        // Runs at the last step's first yield.
+        clock.setTimer(() => {
+          engine.close()
+          heardByClose = finished.size
+        }, 0)
+      })
+      clock.runAll()
+      expect(heardByClose).toBe(150)
+      expect([...finished.values()].every((reason) => reason === 'length')).toBe(true)
+      expect(delivered).toHaveLength(300)
+    })
   })
 
   it('step time grows with the batch: more sequences, longer inter-token latency', () => {

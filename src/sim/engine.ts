@@ -68,6 +68,7 @@ export class EngineRequest implements KvSequence {
   firstTokenMs: number | null = null
   lastTokenMs: number | null = null
   finishedMs: number | null = null
+  finishReason: FinishReason | null = null
   /** For a remote-prefill request: whether its KV has arrived. */
   kvReady = false
 
@@ -102,6 +103,13 @@ interface Scheduled {
 /** Steps run back to back without yielding to the event loop at most this many times while catching up with the clock. */
 const MAX_CATCH_UP_STEPS = 64
 
+/**
+ * A step's outputs reach their listeners this many sequences at a time, with a yield to the event loop in between, as
+ * vLLM's frontend does (VLLM_V1_OUTPUT_PROC_CHUNK_SIZE): each output is a socket write (≈ 25 µs), so a 256-sequence step
+ * delivered at once holds the loop ≈ 8 ms while arriving requests wait to be read.
+ */
+export const OUTPUT_SLICE = 64
+
 export class Engine {
   readonly kv: KvBlockManager
   private readonly running: EngineRequest[] = []
@@ -114,8 +122,12 @@ export class Engine {
   private inFlight: Scheduled[] | null = null
   private stepEndMs = 0
   private closed = false
-  /** True while a step's results are delivered: listeners may abort or submit, and must not start a step of their own. */
+  /** True while a step's first outputs are delivered: listeners may abort or submit, and must not start a step of their own. */
   private completing = false
+  /** The last completed step's sequences left for later slices; those from `nextOutput` on have not reached their listener. */
+  private outputs: EngineRequest[] = []
+  private nextOutput = 0
+  private outputTimer: TimerHandle | null = null
 
   // Counters read by the metrics surface (tokens, as vLLM counts them).
   prefixCacheQueries = 0
@@ -182,7 +194,8 @@ export class Engine {
     this.transferring.delete(req)
     this.transferTimers.get(req)?.cancel()
     this.transferTimers.delete(req)
-    this.finish(req, 'abort')
+    this.retire(req, 'abort', this.clock.now())
+    req.listener.onFinish(req, 'abort')
     this.kick()
   }
 
@@ -192,6 +205,7 @@ export class Engine {
     this.stepTimer?.cancel()
     this.stepTimer = null
     this.inFlight = null
+    this.flushOutputs()
     for (const req of [...this.running, ...this.waiting, ...this.transferring]) this.abort(req)
   }
 
@@ -221,17 +235,22 @@ export class Engine {
     this.clockLagMs = Math.max(0, this.clock.now() - this.stepEndMs)
     this.stepTimer = null
     for (let i = 0; this.inFlight !== null && i < MAX_CATCH_UP_STEPS; i++) {
+      // The previous step's last slices go out before this step changes the requests (the step in flight keeps
+      // listeners' submits from starting one of their own).
+      this.flushOutputs()
       const batch = this.inFlight
       const endMs = this.stepEndMs
       this.inFlight = null
       this.completing = true
       try {
-        this.completeStep(batch, endMs)
+        this.outputs = this.completeStep(batch, endMs)
+        this.nextOutput = 0
       } finally {
         this.completing = false
       }
       if (this.closed) return
       this.startStep(endMs)
+      if (this.outputs.length > 0) this.outputTimer = this.clock.setTimer(() => this.deliverSlice(), 0)
       if (this.inFlight === null || this.stepEndMs > this.clock.now()) return
       // The next step is already due: cancel its timer and run it now.
       ;(this.stepTimer as TimerHandle | null)?.cancel()
@@ -354,9 +373,15 @@ export class Engine {
     this.waiting.unshift(req)
   }
 
-  private completeStep(batch: Scheduled[], nowMs: number): void {
+  /**
+   * Applies a step's results to its requests and hands the first OUTPUT_SLICE new tokens to their listeners; returns the
+   * sequences whose token is left for later slices, in delivery order.
+   */
+  private completeStep(batch: Scheduled[], nowMs: number): EngineRequest[] {
     this.steps++
     let stepTokens = 0
+    let delivered = 0
+    const later: EngineRequest[] = []
     // Newly admitted sequences sit at the end of the batch: deliver theirs first, so writing hundreds of decode chunks does
     // not delay first tokens (all of a step's tokens share one simulated instant; only the wall-clock order changes).
     for (let b = batch.length - 1; b >= 0; b--) {
@@ -375,21 +400,51 @@ export class Engine {
       req.lastTokenMs = nowMs
       if (req.firstTokenMs === null) req.firstTokenMs = nowMs
       this.observer.tokenGenerated?.(req, nowMs, previous)
-      req.listener.onTokens(req, 1)
-      if (req.state === 'running' && req.numGenerated >= req.init.outputTokenIds.length) {
+      if (req.numGenerated >= req.init.outputTokenIds.length) {
         this.running.splice(this.running.indexOf(req), 1)
-        this.finish(req, req.init.finishReason, nowMs)
+        this.retire(req, req.init.finishReason, nowMs)
       }
+      if (delivered++ < OUTPUT_SLICE) this.notify(req)
+      else later.push(req)
     }
     this.observer.stepCompleted?.(stepTokens)
+    return later
   }
 
-  private finish(req: EngineRequest, reason: FinishReason, nowMs = this.clock.now()): void {
+  /** Hands the next OUTPUT_SLICE outputs to their listeners, and the rest after a yield to the event loop. */
+  private deliverSlice(): void {
+    this.outputTimer = null
+    this.deliverUpTo(this.nextOutput + OUTPUT_SLICE)
+    if (this.nextOutput < this.outputs.length) this.outputTimer = this.clock.setTimer(() => this.deliverSlice(), 0)
+  }
+
+  private flushOutputs(): void {
+    this.outputTimer?.cancel()
+    this.outputTimer = null
+    this.deliverUpTo(this.outputs.length)
+  }
+
+  private deliverUpTo(end: number): void {
+    const outputs = this.outputs
+    while (this.nextOutput < Math.min(end, outputs.length)) this.notify(outputs[this.nextOutput++] as EngineRequest)
+  }
+
+  /** Tells a request's listener of the token its last step generated, and of its end if that was its last. */
+  private notify(req: EngineRequest): void {
+    // Aborted since its step: its listener has already been told.
+    if (req.finishReason === 'abort') return
+    const reason = req.finishReason
+    req.listener.onTokens(req, 1)
+    if (reason !== null) req.listener.onFinish(req, reason)
+  }
+
+  /** Takes a request out of the engine; its listener hears of it at once for an abort, with its last token otherwise. */
+  private retire(req: EngineRequest, reason: FinishReason, nowMs: number): void {
     this.kv.release(req)
     req.state = 'finished'
+    req.finishReason = reason
     req.finishedMs = nowMs
     this.observer.requestFinished?.(req, reason)
-    req.listener.onFinish(req, reason)
   }
 
   /** Computes the chained hashes of the request's first `numBlocks` full blocks (prompt and generated tokens alike). */
