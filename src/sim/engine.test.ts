@@ -42,6 +42,18 @@ const tokens = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => of
 const ttft = (r: EngineRequest) => (r.firstTokenMs as number) - r.arrivalMs
 
 describe('Engine', () => {
+  it('keeps a compact copy of the token ids, not the arrays it was given (a request outlives several minor GCs)', () => {
+    const { engine } = setup()
+    const init = { id: 'r', promptTokenIds: tokens(20), outputTokenIds: [7, 8], finishReason: 'stop' as const }
+    const result = engine.submit(init, { onTokens: () => {}, onFinish: () => {} })
+    if (!result.ok) throw new Error(result.message)
+    const held = Object.values(result.request)
+    expect(held).not.toContain(init)
+    expect(held).not.toContain(init.promptTokenIds)
+    expect(held).not.toContain(init.outputTokenIds)
+    expect([...result.request.tokenIds]).toEqual([...init.promptTokenIds, 7, 8])
+  })
+
   it('runs a request to completion, one token per step, and frees its blocks', () => {
     const { clock, engine, finished, submit } = setup()
     const req = submit(tokens(100), 10)

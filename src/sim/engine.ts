@@ -51,9 +51,20 @@ export interface EngineObserver {
 type RequestState = 'waiting' | 'transferring' | 'running' | 'finished'
 
 export class EngineRequest implements KvSequence {
+  readonly id: string
+  readonly loraName: string | null
+  readonly remotePrefill: boolean
+  /** Why the request ends once its outputs are generated (EngineRequestInit.finishReason). */
+  readonly endReason: 'stop' | 'length'
+  readonly numPromptTokens: number
+  readonly numOutputTokens: number
+  /**
+   * Prompt and output ids, for block hashes. A typed array, and the init's arrays are not kept: a request lives ≈ 26 s under
+   * load, so everything it holds on the JS heap is copied by two scavenges and then promoted.
+   */
+  readonly tokenIds: Uint32Array
   blocks: number[] = []
   numCachedBlocks = 0
-  readonly tokenIds: readonly number[]
   readonly blockHashes: BlockHash[] = []
   state: RequestState = 'waiting'
   /** Prompt + generated tokens so far. */
@@ -73,23 +84,21 @@ export class EngineRequest implements KvSequence {
   kvReady = false
 
   constructor(
-    readonly init: EngineRequestInit,
+    init: EngineRequestInit,
     readonly listener: EngineListener,
     now: number,
   ) {
-    this.tokenIds = [...init.promptTokenIds, ...init.outputTokenIds]
-    this.numTokens = init.promptTokenIds.length
+    this.id = init.id
+    this.loraName = init.loraName ?? null
+    this.remotePrefill = init.remotePrefill === true
+    this.endReason = init.finishReason
+    this.numPromptTokens = init.promptTokenIds.length
+    this.numOutputTokens = init.outputTokenIds.length
+    this.tokenIds = new Uint32Array(this.numPromptTokens + this.numOutputTokens)
+    this.tokenIds.set(init.promptTokenIds)
+    this.tokenIds.set(init.outputTokenIds, this.numPromptTokens)
+    this.numTokens = this.numPromptTokens
     this.arrivalMs = now
-  }
-
-  get id(): string {
-    return this.init.id
-  }
-  get numPromptTokens(): number {
-    return this.init.promptTokenIds.length
-  }
-  get loraName(): string | null {
-    return this.init.loraName ?? null
   }
 }
 
@@ -297,7 +306,7 @@ export class Engine {
         skipped.push(this.waiting.shift() as EngineRequest)
         continue
       }
-      if (req.init.remotePrefill === true && !req.kvReady) {
+      if (req.remotePrefill && !req.kvReady) {
         if (!this.startTransfer(req, nowMs)) break
         this.waiting.shift()
         continue
@@ -400,9 +409,9 @@ export class Engine {
       req.lastTokenMs = nowMs
       if (req.firstTokenMs === null) req.firstTokenMs = nowMs
       this.observer.tokenGenerated?.(req, nowMs, previous)
-      if (req.numGenerated >= req.init.outputTokenIds.length) {
+      if (req.numGenerated >= req.numOutputTokens) {
         this.running.splice(this.running.indexOf(req), 1)
-        this.retire(req, req.init.finishReason, nowMs)
+        this.retire(req, req.endReason, nowMs)
       }
       if (delivered++ < OUTPUT_SLICE) this.notify(req)
       else later.push(req)
