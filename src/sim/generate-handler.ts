@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Engine, EngineRequest, FinishReason } from './engine.js'
+import type { Engine, EngineListener, EngineRequest, EngineRequestInit, FinishReason } from './engine.js'
 import type { FailureInjector } from './failure-injection.js'
 import { OpenAIError, modelNotFound } from './openai-error.js'
 import { PREFILLER_HEADER, prefillRemotely, type KvTransferParams } from './pd-sidecar.js'
@@ -38,8 +38,11 @@ interface Prompt {
 
 interface Sequence {
   index: number
-  prompt: Prompt
-  output: GeneratedOutput
+  /** The prompt text when the completion echoes it. */
+  echoText: string | null
+  /** The output without its token ids (the engine has its own copy). */
+  output: Omit<GeneratedOutput, 'tokenIds'>
+  numTokens: number
   engineReq: EngineRequest | null
   emitted: number
   finishReason: FinishReason | null
@@ -102,83 +105,142 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
 
   const n = body.n ?? 1
   const stop = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop
-  const echoOf = (p: Prompt) => (kind === 'chat' ? lastMessageText(body as ChatRequest) : p.text)
+  const echo = kind === 'completion' && (body as CompletionRequest).echo === true
+  const includeUsage = body.stream_options?.include_usage === true
+  const plan: ResponsePlan = {
+    kind,
+    id: kind === 'chat' ? `chatcmpl-${randomUUID().replaceAll('-', '')}` : `cmpl-${randomUUID().replaceAll('-', '')}`,
+    created: Math.floor(Date.now() / 1000),
+    model,
+    n,
+    maxTokens,
+    promptTokens,
+    stream,
+    includeUsage,
+    continuousUsage: includeUsage && body.stream_options?.continuous_usage_stats === true,
+    remoteDecode,
+    resetMidStream: failure === 'connection_reset',
+  }
   const sequences: Sequence[] = []
-  prompts.forEach((prompt, p) => {
+  const inits: EngineRequestInit[] = []
+  for (const [p, prompt] of prompts.entries()) {
     for (let i = 0; i < n; i++) {
-      const output = ctx.generator.generate({
+      const generated = ctx.generator.generate({
         maxTokens,
         maxTokensSet: requestedMax != null,
         ignoreEos: body.ignore_eos === true,
         stop,
-        echoText: echoOf(prompt),
+        echoText: kind === 'chat' ? lastMessageText(body as ChatRequest) : prompt.text,
         seed: body.seed == null ? undefined : body.seed + p * n + i,
       })
-      sequences.push({ index: p * n + i, prompt, output: capOutput(output, maxTokens), engineReq: null, emitted: 0, finishReason: null, blockIds: [] })
+      const { tokenIds, ...output } = capOutput(generated, maxTokens)
+      const index = p * n + i
+      inits.push({ id: `${plan.id}-${index}`, promptTokenIds: prompt.tokenIds, outputTokenIds: tokenIds, finishReason: output.finishReason, loraName, remotePrefill })
+      sequences.push({ index, echoText: echo ? prompt.text : null, output, numTokens: tokenIds.length, engineReq: null, emitted: 0, finishReason: null, blockIds: [] })
     }
-  })
+  }
+  // Returned, not awaited: this frame (the body, the prompts, their token ids) is not kept alive for the whole stream.
+  return respond(ctx, plan, sequences, startSequences(ctx, plan, sequences, inits, req, res, aborter), res, aborter, onClose)
+}
 
-  const id = kind === 'chat' ? `chatcmpl-${randomUUID().replaceAll('-', '')}` : `cmpl-${randomUUID().replaceAll('-', '')}`
-  const created = Math.floor(Date.now() / 1000)
-  const includeUsage = body.stream_options?.include_usage === true
-  const continuousUsage = includeUsage && body.stream_options?.continuous_usage_stats === true
-  let writer: SseWriter | null = null
-  const resetMidStream = failure === 'connection_reset'
+/** What the response needs once the sequences run: the request's body and prompts are not kept for its lifetime. */
+interface ResponsePlan {
+  kind: Kind
+  id: string
+  created: number
+  model: string
+  n: number
+  maxTokens: number
+  promptTokens: number
+  stream: boolean
+  includeUsage: boolean
+  continuousUsage: boolean
+  remoteDecode: boolean
+  resetMidStream: boolean
+}
 
-  await new Promise<void>((resolve, reject) => {
-    let pending = sequences.length
-    const onDone = () => {
-      if (--pending === 0) resolve()
+/** The sequences' shared state while they run: the SSE writer once every sequence is admitted. */
+interface Running {
+  plan: ResponsePlan
+  req: IncomingMessage
+  writer: SseWriter | null
+  pending: number
+  resolve(writer: SseWriter | null): void
+}
+
+/**
+ * Submits every sequence (or throws the refusal, aborting those already admitted); resolves with the SSE writer, if any,
+ * once all have finished.
+ * Headers go out only once every sequence is admitted, so a refusal can still be a plain JSON error.
+ */
+function startSequences(
+  ctx: SimContext,
+  plan: ResponsePlan,
+  sequences: Sequence[],
+  inits: EngineRequestInit[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  aborter: AbortController,
+): Promise<SseWriter | null> {
+  let resolve: Running['resolve'] = () => {}
+  const promise = new Promise<SseWriter | null>((r) => (resolve = r))
+  const running: Running = { plan, req, writer: null, pending: sequences.length, resolve }
+  const abortAll = () => {
+    for (const s of sequences) if (s.engineReq !== null) ctx.engine.abort(s.engineReq)
+  }
+  // A plain loop: a callback would capture `inits`, and abortAll's closure (kept by the signal) would keep them alive.
+  for (let k = 0; k < sequences.length; k++) {
+    const seq = sequences[k] as Sequence
+    const submitted = ctx.engine.submit(inits[k] as EngineRequestInit, listenerFor(seq, running))
+    if (!submitted.ok) {
+      abortAll()
+      throw submitted.reason === 'queue_full'
+        ? new OpenAIError(429, submitted.message, 'RateLimitError')
+        : new OpenAIError(400, submitted.message, 'BadRequestError')
     }
-    for (const seq of sequences) {
-      const submitted = ctx.engine.submit(
-        {
-          id: `${id}-${seq.index}`,
-          promptTokenIds: seq.prompt.tokenIds,
-          outputTokenIds: seq.output.tokenIds,
-          finishReason: seq.output.finishReason,
-          loraName,
-          remotePrefill,
-        },
-        {
-          onTokens: (engineReq) => {
-            const from = seq.emitted
-            seq.emitted = engineReq.numGenerated
-            // One token per step: its piece as is, no array or string built per token.
-            const pieces = seq.output.pieces
-            const delta = seq.emitted === from + 1 ? (pieces[from] as string) : pieces.slice(from, seq.emitted).join('')
-            const last = seq.emitted >= seq.output.tokenIds.length
-            if (last && remoteDecode) seq.blockIds = [...engineReq.blocks]
-            if (writer !== null) {
-              if (from === 0) writer.start(seq, body.stream === true && kind === 'completion' && (body as CompletionRequest).echo === true)
-              writer.delta(seq, delta, last ? seq.output.finishReason : null, last ? seq.output.stopReason : null)
-              if (resetMidStream) req.socket.resetAndDestroy()
-            }
-          },
-          onFinish: (_engineReq, reason) => {
-            seq.finishReason = reason
-            onDone()
-          },
-        },
-      )
-      if (!submitted.ok) {
-        for (const s of sequences) if (s.engineReq !== null) ctx.engine.abort(s.engineReq)
-        reject(
-          submitted.reason === 'queue_full'
-            ? new OpenAIError(429, submitted.message, 'RateLimitError')
-            : new OpenAIError(400, submitted.message, 'BadRequestError'),
-        )
-        return
+    seq.engineReq = submitted.request
+  }
+  if (plan.stream) running.writer = new SseWriter(res, plan.kind, plan.id, plan.created, plan.model, plan.continuousUsage ? plan.promptTokens : null)
+  aborter.signal.addEventListener('abort', abortAll)
+  if (plan.resetMidStream && running.writer === null) req.socket.resetAndDestroy()
+  return promise
+}
+
+function listenerFor(seq: Sequence, running: Running): EngineListener {
+  return {
+    onTokens: (engineReq) => {
+      const from = seq.emitted
+      seq.emitted = engineReq.numGenerated
+      // One token per step: its piece as is, no array or string built per token.
+      const pieces = seq.output.pieces
+      const delta = seq.emitted === from + 1 ? (pieces[from] as string) : pieces.slice(from, seq.emitted).join('')
+      const last = seq.emitted >= seq.numTokens
+      if (last && running.plan.remoteDecode) seq.blockIds = [...engineReq.blocks]
+      const writer = running.writer
+      if (writer !== null) {
+        if (from === 0) writer.start(seq)
+        writer.delta(seq, delta, last ? seq.output.finishReason : null, last ? seq.output.stopReason : null)
+        if (running.plan.resetMidStream) running.req.socket.resetAndDestroy()
       }
-      seq.engineReq = submitted.request
-    }
-    // Headers go out only once every sequence is admitted, so a refusal can still be a plain JSON error.
-    if (stream) writer = new SseWriter(res, kind, id, created, model, continuousUsage ? promptTokens : null)
-    aborter.signal.addEventListener('abort', () => {
-      for (const s of sequences) if (s.engineReq !== null) ctx.engine.abort(s.engineReq)
-    })
-    if (resetMidStream && writer === null) req.socket.resetAndDestroy()
-  })
+    },
+    onFinish: (_engineReq, reason) => {
+      seq.finishReason = reason
+      if (--running.pending === 0) running.resolve(running.writer)
+    },
+  }
+}
+
+/** Waits for the sequences, then ends the stream (usage, [DONE]) or sends the whole JSON response. */
+async function respond(
+  ctx: SimContext,
+  plan: ResponsePlan,
+  sequences: Sequence[],
+  finished: Promise<SseWriter | null>,
+  res: ServerResponse,
+  aborter: AbortController,
+  onClose: () => void,
+): Promise<void> {
+  const sse = await finished
   res.off('close', onClose)
   if (aborter.signal.aborted) return
   // Aborted by the engine itself (the server is shutting down): drop the connection rather than pretend it finished.
@@ -187,8 +249,9 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
     return
   }
 
+  const { kind, n, promptTokens } = plan
   const completionTokens = sequences.reduce((sum, s) => sum + s.emitted, 0)
-  ctx.metrics.observeRequestParams(n, maxTokens, Math.max(...sequences.map((s) => s.emitted)))
+  ctx.metrics.observeRequestParams(n, plan.maxTokens, Math.max(...sequences.map((s) => s.emitted)))
   const cachedTokens = sequences.filter((_, i) => i % n === 0).reduce((sum, s) => sum + (s.engineReq?.numCachedTokens ?? 0), 0)
   const usage = {
     prompt_tokens: promptTokens,
@@ -197,9 +260,8 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
     prompt_tokens_details: { cached_tokens: cachedTokens },
   }
 
-  const sse = writer as SseWriter | null // assigned inside the executor above
   if (sse !== null) {
-    if (includeUsage) sse.usage(usage)
+    if (plan.includeUsage) sse.usage(usage)
     sse.done()
     return
   }
@@ -207,18 +269,17 @@ export async function handleGenerate(ctx: SimContext, kind: Kind, raw: unknown, 
     const text = s.output.pieces.slice(0, s.emitted).join('')
     const common = { index: s.index, logprobs: null, finish_reason: s.output.finishReason, stop_reason: s.output.stopReason }
     if (kind === 'chat') return { ...common, message: { role: 'assistant', content: text, reasoning_content: null, tool_calls: [] } }
-    const echo = (body as CompletionRequest).echo === true
-    return { ...common, text: echo ? s.prompt.text + text : text, prompt_logprobs: null }
+    return { ...common, text: s.echoText === null ? text : s.echoText + text, prompt_logprobs: null }
   })
   const response: Record<string, unknown> = {
-    id,
+    id: plan.id,
     object: kind === 'chat' ? 'chat.completion' : 'text_completion',
-    created,
-    model,
+    created: plan.created,
+    model: plan.model,
     choices,
     usage,
   }
-  if (remoteDecode) {
+  if (plan.remoteDecode) {
     const { host, port } = ctx.address()
     response.kv_transfer_params = {
       do_remote_decode: false,
@@ -296,9 +357,9 @@ class SseWriter {
   }
 
   /** The first chunk of a choice: the assistant role (chat) or the echoed prompt (completions). */
-  start(seq: Sequence, echo: boolean): void {
+  start(seq: Sequence): void {
     if (this.kind === 'chat') this.write(seq, `"delta":{"role":"assistant","content":""}`, null, null, 0)
-    else if (echo) this.write(seq, `"text":${JSON.stringify(seq.prompt.text)}`, null, null, 0)
+    else if (seq.echoText !== null) this.write(seq, `"text":${JSON.stringify(seq.echoText)}`, null, null, 0)
   }
 
   delta(seq: Sequence, text: string, finishReason: string | null, stopReason: string | null): void {
