@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
-import type { Dispatcher } from 'undici'
+import { type Dispatcher, util } from 'undici'
 import { openAIErrorBody } from './openai-error.js'
+
+const { parseHeaders } = util
 
 export type ClientResponse = ServerResponse | Http2ServerResponse
 
@@ -25,10 +27,15 @@ export interface ClientSinkOptions {
  * gateway's hot path. When the upstream breaks mid-stream, a Server-Sent-Events response ends with a well-formed error
  * event and `[DONE]` (as vLLM does for in-stream errors) instead of a silent truncation; other responses are cut, so the
  * client sees an incomplete body rather than a wrong one.
+ *
+ * It speaks the handler protocol undici 7's clients speak internally (onConnect/onHeaders/onData/onComplete/onError,
+ * typed as deprecated): a handler of the newer controller API is adapted by an UnwrapHandler and UnwrapController per
+ * request, and its trailers parsed even when empty. undici's own `stream()`/`request()` handlers use this protocol too.
  */
 export class ClientSink implements Dispatcher.DispatchHandler {
-  #controller: Dispatcher.DispatchController | undefined
+  #abort: ((reason?: Error) => void) | undefined
   #abortReason: Error | undefined
+  #resume: (() => void) | undefined
   #discard = false
   #sse = false
   #started = false
@@ -46,40 +53,42 @@ export class ClientSink implements Dispatcher.DispatchHandler {
   /** Aborts the upstream exchange (now, or as soon as undici starts it). */
   abort(reason: Error): void {
     this.#abortReason ??= reason
-    this.#controller?.abort(reason)
+    this.#abort?.(reason)
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller
-    if (this.#abortReason) controller.abort(this.#abortReason)
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort
+    if (this.#abortReason) abort(this.#abortReason)
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true
+    const headers = parseHeaders(rawHeaders) as IncomingHttpHeaders
     const answer = this.options.onHeaders(statusCode, headers)
     if (!answer) {
       this.#discard = true
-      return
+      return true
     }
     this.#started = true
+    this.#resume = resume
     this.#sse = typeof headers['content-type'] === 'string' && headers['content-type'].startsWith('text/event-stream')
     this.res.writeHead(statusCode, answer.headers)
+    return true
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#discard) return
-    if (!(this.res as ServerResponse).write(chunk)) {
-      controller.pause()
-      this.res.once('drain', () => controller.resume())
-    }
+  /** Returning false pauses the upstream until the client drains. */
+  onData(chunk: Buffer): boolean {
+    if (this.#discard || (this.res as ServerResponse).write(chunk)) return true
+    this.res.once('drain', this.#resume!)
+    return false
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (!this.#discard) this.res.end()
     this.options.onDone({ retry: this.#discard })
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     const res = this.res
     if (this.#started && !res.writableEnded && !res.destroyed) {
       if (this.#sse) {

@@ -3,6 +3,7 @@ import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, ty
 import type { AddressInfo, Socket } from 'node:net'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import { hostnameMatches } from '../controller/hostname-match.js'
+import type { ClientResponse } from './client-sink.js'
 import { openAIErrorBody, sendOpenAIError } from './openai-error.js'
 import { requestHost, type RequestHandler } from './request-handler.js'
 
@@ -35,7 +36,7 @@ export class PortServer {
   #listeners: readonly PortListener[] = []
   #contexts = new Map<PortListener, SecureContext>()
   readonly #server: AnyServer
-  readonly #inFlight = new Set<ServerResponse | Http2ServerResponse>()
+  readonly #inFlight = new Set<ClientResponse>()
   #port = 0
 
   constructor(
@@ -125,16 +126,19 @@ export class PortServer {
     clearTimeout(deadline)
   }
 
+  /** Made once: the handler calls it from the 'close' listener it adds anyway, so a request costs one listener, not two. */
+  readonly #release = (res: ClientResponse): void => void this.#inFlight.delete(res)
+
   #dispatch(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
     this.#inFlight.add(res)
-    res.on('close', () => this.#inFlight.delete(res))
     const host = requestHost(req)
     const listener = this.#listenerFor(host)
     if (!listener) {
+      res.on('close', () => this.#release(res))
       sendOpenAIError(res, 404, `no listener on port ${this.#port} accepts host ${JSON.stringify(host)}`, 'listener_not_found')
       return
     }
-    listener.handler.handle(req, res, host)
+    listener.handler.handle(req, res, host, this.#release)
   }
 
   /** Most specific hostname first: exact, then the longest wildcard, then a listener without hostname. */

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import type { Readable } from 'node:stream'
-import { PickerError, type Decision } from '../picker/endpoint-picker.js'
+import { PickerError, type Decision, type PickRequest } from '../picker/endpoint-picker.js'
 import type { EndpointRef } from '../picker/endpoint.js'
 import { formatExplainHeader } from '../picker/framework/explain.js'
 import type { AccessLog, AccessLogRecord } from './access-log.js'
 import { chooseWeighted, type BackendResolver, type PoolBackend, type ResolvedBackend } from './backend.js'
 import type { ClientResponse } from './client-sink.js'
+import { isoNow } from './iso-now.js'
 import { normalizePath, splitTarget } from './normalize-path.js'
 import { GatewayError, sendOpenAIError } from './openai-error.js'
 import { parseInferenceBody, readRequestBody } from './request-body.js'
@@ -72,8 +73,8 @@ export class RequestHandler {
     private readonly options: HandlerOptions,
   ) {}
 
-  /** `host` is the request's host without port, when the caller has it already. */
-  handle(req: ClientRequest, res: ClientResponse, host: string = requestHost(req)): void {
+  /** `host` is the request's host without port, when the caller has it already; `onClose` runs when the response closes. */
+  handle(req: ClientRequest, res: ClientResponse, host: string = requestHost(req), onClose?: (res: ClientResponse) => void): void {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID()
     const target = req.url ?? '/'
     const { path: rawPath, query } = splitTarget(target)
@@ -86,6 +87,7 @@ export class RequestHandler {
       cancellation: new Cancellation(),
     }
     res.on('close', () => {
+      onClose?.(res)
       this.#finish(ex, res)
       if (!res.writableFinished) ex.cancellation.cancel()
     })
@@ -151,7 +153,8 @@ export class RequestHandler {
     ex.record.bytes_received = body.length
     const parsed = parseInferenceBody(body)
     const explain = headerValue(req.headers['x-maitred-explain']) === '1'
-    const decision = await this.#pick(pool, ex, { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed }, explain)
+    const picked = this.#pick(pool, ex, { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed }, explain)
+    const decision = picked instanceof Promise ? await picked : picked
     ex.record.picker_profiles = decision.profiles
     if (explain && decision.explain) ex.record.explain = decision.explain
     // The headers object is this request's own (built by #route), so the picker's changes go straight into it.
@@ -171,23 +174,30 @@ export class RequestHandler {
   }
 
   /**
-   * Asks the pool's picker, bounded by a timeout. A deliberate answer (PickerError: 400/429/503) is returned to the client;
-   * a picker that fails or does not answer in time is handled by the pool's failureMode: FailOpen forwards to a random
-   * endpoint of the pool, FailClose answers 503.
+   * Asks the pool's picker; an answer it has to wait for is bounded by a timeout. A deliberate answer (PickerError:
+   * 400/429/503) is returned to the client; a picker that fails or does not answer in time is handled by the pool's
+   * failureMode: FailOpen forwards to a random endpoint of the pool, FailClose answers 503. A synchronous answer (the
+   * in-process picker) comes back as it is: no promise, timer or event-loop turn per request.
    */
-  async #pick(pool: PoolBackend, ex: Exchange, request: Parameters<PoolBackend['picker']['pick']>[0], explain: boolean): Promise<Decision> {
+  #pick(pool: PoolBackend, ex: Exchange, request: PickRequest, explain: boolean): Decision | Promise<Decision> {
+    let answer: Decision | Promise<Decision>
     try {
-      return await this.#bounded(pool.picker.pick(request, { explain }))
+      answer = pool.picker.pick(request, { explain })
     } catch (err) {
-      if (err instanceof PickerError) throw err
-      const reason = (err as Error)?.message ?? String(err)
-      const endpoints = pool.endpoints()
-      if (pool.failureMode === 'FailClose' || endpoints.length === 0)
-        throw new GatewayError(503, `endpoint picker unavailable (failureMode ${pool.failureMode}): ${reason}`, 'picker_unavailable')
-      ex.record.response_flags = 'FO'
-      const endpoint = endpoints[Math.floor(this.options.random() * endpoints.length)]!
-      return { endpoint, fallbacks: [], headers: {}, profiles: ['fail-open'] }
+      return this.#pickFailed(pool, ex, err)
     }
+    return answer instanceof Promise ? this.#bounded(answer).catch((err: unknown) => this.#pickFailed(pool, ex, err)) : answer
+  }
+
+  #pickFailed(pool: PoolBackend, ex: Exchange, err: unknown): Decision {
+    if (err instanceof PickerError) throw err
+    const reason = (err as Error)?.message ?? String(err)
+    const endpoints = pool.endpoints()
+    if (pool.failureMode === 'FailClose' || endpoints.length === 0)
+      throw new GatewayError(503, `endpoint picker unavailable (failureMode ${pool.failureMode}): ${reason}`, 'picker_unavailable')
+    ex.record.response_flags = 'FO'
+    const endpoint = endpoints[Math.floor(this.options.random() * endpoints.length)]!
+    return { endpoint, fallbacks: [], headers: {}, profiles: ['fail-open'] }
   }
 
   /** The pick, or a rejection once the picker timeout passes (one promise and one timer, no Promise.race: per request). */
@@ -323,7 +333,9 @@ class RouteForward implements ForwardRequest {
 
 /** The picker's choice, then its fallbacks, then the rest of the pool: a retry never goes back to an endpoint that failed. */
 class PoolCandidates implements Candidates {
-  readonly #tried = new Set<string>()
+  /** Endpoints handed out after the first (made at the first retry: most requests never retry). */
+  #tried: Set<string> | undefined
+  #first = true
 
   constructor(
     private readonly decision: Decision,
@@ -331,9 +343,13 @@ class PoolCandidates implements Candidates {
   ) {}
 
   next(): EndpointRef | undefined {
-    const tried = this.#tried
-    let endpoint = tried.has(this.decision.endpoint.id) ? undefined : this.decision.endpoint
-    if (!endpoint) endpoint = this.decision.fallbacks.find((e) => !tried.has(e.id)) ?? this.pool.endpoints().find((e) => !tried.has(e.id))
+    const chosen = this.decision.endpoint
+    if (this.#first) {
+      this.#first = false
+      return chosen
+    }
+    const tried = (this.#tried ??= new Set([chosen.id]))
+    const endpoint = this.decision.fallbacks.find((e) => !tried.has(e.id)) ?? this.pool.endpoints().find((e) => !tried.has(e.id))
     if (endpoint) tried.add(endpoint.id)
     return endpoint
   }
@@ -357,18 +373,6 @@ export function requestHost(req: ClientRequest): string {
 }
 
 const isDigit = (code: number) => code >= 48 && code <= 57
-
-let isoMs = 0
-let iso = ''
-/** The current time in ISO 8601, formatted once per millisecond (several requests start in the same one under load). */
-function isoNow(): string {
-  const ms = Date.now()
-  if (ms !== isoMs) {
-    isoMs = ms
-    iso = new Date(ms).toISOString()
-  }
-  return iso
-}
 
 /** What a request without a query string matches query rules against. */
 const NO_QUERY: Pick<URLSearchParams, 'get'> = { get: () => null }

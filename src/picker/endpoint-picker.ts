@@ -11,6 +11,13 @@ export interface PickRequest {
   readonly body: Record<string, unknown> | undefined
 }
 
+export interface PickOptions {
+  /** Return the explain rows (how every candidate fared). */
+  explain?: boolean
+  /** Only these `host:port` addresses are eligible. */
+  subset?: readonly string[]
+}
+
 /** One row of the explain table: how one candidate fared in one profile. */
 export interface ExplainRow {
   profile: string
@@ -54,8 +61,10 @@ export interface PickOutcome {
 export interface EndpointPicker {
   /**
    * `subset`: only these `host:port` addresses are eligible (Envoy's `envoy.lb.subset_hint`); none eligible → 503.
+   * A picker that decides without waiting (in-process, once scraped) answers synchronously, and may throw; one that waits
+   * (remote, or before the first scrape) returns a promise. Callers `await` either; only a promise can time out.
    */
-  pick(request: PickRequest, options?: { explain?: boolean; subset?: readonly string[] }): Promise<Decision>
+  pick(request: PickRequest, options?: PickOptions): Decision | Promise<Decision>
   /** Called once per finished request (success or failure). */
   complete(outcome: PickOutcome): void
   /** The pool's current members; the picker's data layer starts/stops scraping accordingly. */

@@ -84,8 +84,21 @@ describe('createInProcessPicker', () => {
 
   it('rejects a body without model (400) and an empty pool (503)', async () => {
     const p = picker()
-    await expect(p.pick(req({ prompt: 'x' }))).rejects.toMatchObject({ status: 400 })
-    await expect(p.pick(req({ model: 'm', prompt: 'x' }))).rejects.toMatchObject({ status: 503, code: 'rejected-no-endpoints' })
+    await expect(async () => p.pick(req({ prompt: 'x' }))).rejects.toMatchObject({ status: 400 })
+    await expect(async () => p.pick(req({ model: 'm', prompt: 'x' }))).rejects.toMatchObject({ status: 503, code: 'rejected-no-endpoints' })
+  })
+
+  it('waits only for the first scrape; after it, picks and refusals are synchronous (no promise per request)', async () => {
+    const { refs } = await startServers(1, cleanups)
+    const p = picker()
+    p.setEndpoints(refs)
+    const first = p.pick(req({ model: 'm', prompt: 'x' }))
+    expect(first).toBeInstanceOf(Promise)
+    expect((await first).endpoint.id).toBe('ns/pod-0')
+    const next = p.pick(req({ model: 'm', prompt: 'y' }))
+    expect(next).not.toBeInstanceOf(Promise)
+    expect((next as Awaited<typeof next>).endpoint.id).toBe('ns/pod-0')
+    expect(() => p.pick(req({ prompt: 'x' }))).toThrow(expect.objectContaining({ status: 400 }))
   })
 
   it('skips endpoints whose scrape fails and takes them back when healthy', async () => {
@@ -98,7 +111,7 @@ describe('createInProcessPicker', () => {
     for (let i = 0; i < 10; i++) expect((await p.pick(req({ model: 'm', prompt: `x${i}` }))).endpoint.id).toBe('ns/pod-1')
     states[1]!.status = 503
     await until(() => p.endpointStates().every((s) => !s.healthy))
-    await expect(p.pick(req({ model: 'm', prompt: 'x' }))).rejects.toMatchObject({ status: 503 })
+    await expect(async () => p.pick(req({ model: 'm', prompt: 'x' }))).rejects.toMatchObject({ status: 503 })
     states[0]!.status = 200
     await until(() => p.endpointStates().some((s) => s.healthy))
     expect((await p.pick(req({ model: 'm', prompt: 'y' }))).endpoint.id).toBe('ns/pod-0')
@@ -113,7 +126,7 @@ describe('createInProcessPicker', () => {
     expect((await p.pick(req({ model: 'm', prompt: 'x' }, sheddable))).endpoint).toBeDefined()
     for (const s of states) s.waiting = 8
     await until(() => p.endpointStates().every((s) => s.metrics?.waitingQueueSize === 8))
-    await expect(p.pick(req({ model: 'm', prompt: 'x' }, sheddable))).rejects.toMatchObject({ status: 429, message: 'system saturated, sheddable request dropped' })
+    await expect(async () => p.pick(req({ model: 'm', prompt: 'x' }, sheddable))).rejects.toMatchObject({ status: 429, message: 'system saturated, sheddable request dropped' })
     expect(await p.pick(req({ model: 'm', prompt: 'x' }, { 'x-gateway-inference-objective': 'chat' }))).toBeDefined()
     expect(await p.pick(req({ model: 'm', prompt: 'x' }))).toBeDefined()
   })
@@ -123,7 +136,7 @@ describe('createInProcessPicker', () => {
     const p = picker()
     p.setEndpoints(refs)
     expect((await p.pick(req({ model: 'm', prompt: 'x' }), { subset: [refs[1]!.address] })).endpoint.id).toBe('ns/pod-1')
-    await expect(p.pick(req({ model: 'm', prompt: 'x' }), { subset: ['10.9.9.9:1'] })).rejects.toMatchObject({ status: 503 })
+    await expect(async () => p.pick(req({ model: 'm', prompt: 'x' }), { subset: ['10.9.9.9:1'] })).rejects.toMatchObject({ status: 503 })
     const d = await p.pick(req(undefined))
     expect(refs.map((r) => r.id)).toContain(d.endpoint.id)
     expect(d.profiles).toEqual([])
@@ -173,7 +186,7 @@ schedulingProfiles:
     p2.setEndpoints(refs.slice(0, 1))
     await p1.pick(req({ model: 'm', prompt: 'x'.repeat(300) }))
     await p2.pick(req({ model: 'm', prompt: 'y' }))
-    await expect(p1.pick(req({ prompt: 'x' }))).rejects.toBeDefined()
+    await expect(async () => p1.pick(req({ prompt: 'x' }))).rejects.toBeDefined()
     const text = await registry.metrics()
     expect(text).toContain('inference_objective_request_total{model_name="m",target_model_name="m"} 2')
     expect(text).toContain('inference_objective_request_error_total{model_name="",target_model_name="",error_code="bad_request"} 1')
@@ -225,7 +238,7 @@ describe('createInProcessPicker over HTTPS', () => {
       strict.setEndpoints([ref])
       expect((await lax.pick(req({ model: 'm', prompt: 'x' }))).endpoint.id).toBe('ns/tls')
       expect(lax.endpointStates()[0]!.metrics?.waitingQueueSize).toBe(1)
-      await expect(strict.pick(req({ model: 'm', prompt: 'x' }))).rejects.toMatchObject({ status: 503 })
+      await expect(async () => strict.pick(req({ model: 'm', prompt: 'x' }))).rejects.toMatchObject({ status: 503 })
       expect(strict.endpointStates()[0]!.healthy).toBe(false)
     } finally {
       await lax.close()

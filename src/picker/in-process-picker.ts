@@ -5,7 +5,7 @@ import { EndpointStore, type ScrapeFetch } from './datalayer/endpoint-store.js'
 import { InFlightTracker } from './datalayer/in-flight.js'
 import { DEFAULT_PICKER_CONFIG_YAML } from './default-config.js'
 import type { EndpointRef } from './endpoint.js'
-import { PickerError, type Decision, type EndpointPicker, type PickRequest } from './endpoint-picker.js'
+import { PickerError, type Decision, type EndpointPicker, type PickOptions, type PickRequest } from './endpoint-picker.js'
 import { EppMetrics } from './epp-metrics.js'
 import { loadEndpointPickerConfig, type LoadedConfig } from './framework/config-loader.js'
 import { instantiatePlugins, isEndpointAware } from './framework/plugin-set.js'
@@ -93,19 +93,25 @@ class InProcessPicker implements EndpointPicker {
     metrics?.pools.add(this.#pool)
   }
 
-  async pick(request: PickRequest, options: { explain?: boolean; subset?: readonly string[] } = {}): Promise<Decision> {
+  /** Synchronous (no promise per request, so no timeout to arm), except while waiting for the first scrape. */
+  pick(request: PickRequest, options: PickOptions = {}): Decision | Promise<Decision> {
     const body = request.body
     const model = body?.model
     if (body !== undefined && (typeof model !== 'string' || model === '')) {
       throw this.#fail(new PickerError(400, 'the request body has no "model" field', 'bad_request'), '')
     }
     const targetModel = typeof model === 'string' ? model : ''
-    let candidates = this.#candidates(options.subset)
+    const candidates = this.#candidates(options.subset)
     if (candidates.length === 0 && this.#store.states().some((s) => s.metrics === undefined && s.lastError === undefined)) {
       // A picker that just started has not scraped yet: wait for the first round rather than reject.
-      await this.#store.firstScrapes(this.options.scrapeTimeoutMs ?? 1000)
-      candidates = this.#candidates(options.subset)
+      return this.#store
+        .firstScrapes(this.options.scrapeTimeoutMs ?? 1000)
+        .then(() => this.#decide(request, options, body, targetModel, this.#candidates(options.subset)))
     }
+    return this.#decide(request, options, body, targetModel, candidates)
+  }
+
+  #decide(request: PickRequest, options: PickOptions, body: Record<string, unknown> | undefined, targetModel: string, candidates: Endpoint[]): Decision {
     if (candidates.length === 0) {
       const why = options.subset ? `none of the endpoints ${options.subset.join(', ')} is eligible` : 'no healthy endpoints'
       throw this.#fail(new PickerError(503, `${why} in pool ${this.options.poolName}`, 'rejected-no-endpoints'), targetModel)
@@ -256,9 +262,15 @@ export function promptText(body: Readonly<Record<string, unknown>>, maxChars = I
   return { text, length: text.length + cut }
 }
 
+/** A for-in walk: Object.values would allocate an array per message, on every request. */
 function hasStringLongerThan(value: unknown, max: number): boolean {
   if (typeof value === 'string') return value.length > max
   if (typeof value !== 'object' || value === null) return false
-  for (const v of Array.isArray(value) ? value : Object.values(value)) if (hasStringLongerThan(v, max)) return true
+  if (Array.isArray(value)) {
+    for (const v of value) if (hasStringLongerThan(v, max)) return true
+    return false
+  }
+  const object = value as Record<string, unknown>
+  for (const key in object) if (hasStringLongerThan(object[key], max)) return true
   return false
 }

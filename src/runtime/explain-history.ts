@@ -30,7 +30,7 @@ export class ExplainHistory {
       // Only explained picks carry rows, so only they pay for the extra step.
       pick: (request, options) =>
         options?.explain
-          ? picker.pick(request, options).then((decision) => {
+          ? Promise.resolve(picker.pick(request, options)).then((decision) => {
               if (decision.explain) this.#remember(request.requestId, pool, decision)
               return decision
             })

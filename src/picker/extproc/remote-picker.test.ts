@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type EndpointPicker, PickerError, type PickRequest } from '../endpoint-picker.js'
-import { createRemotePicker } from './remote-picker.js'
+import { PickerError, type PickRequest } from '../endpoint-picker.js'
+import { createRemotePicker, type RemotePicker } from './remote-picker.js'
 import { type ExtProcServer, startExtProcServer } from './start-extproc-server.js'
 import { createScriptedPicker, REFUSE_HEADER, type ScriptedPicker, testEndpoint } from './test-support/scripted-picker.js'
 
@@ -17,7 +17,7 @@ const request = (overrides: Partial<PickRequest> = {}): PickRequest => ({
 
 describe('createRemotePicker against the ext_proc server', () => {
   let server: ExtProcServer | undefined
-  let remote: EndpointPicker | undefined
+  let remote: RemotePicker | undefined
   let picker: ScriptedPicker
   afterEach(async () => {
     await remote?.close()

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { EndpointRef } from '../endpoint.js'
-import { type Decision, type EndpointPicker, type ExplainRow, PickerError, type PickOutcome, type PickRequest } from '../endpoint-picker.js'
+import { type Decision, type EndpointPicker, type ExplainRow, PickerError, type PickOptions, type PickOutcome, type PickRequest } from '../endpoint-picker.js'
 import { splitBody } from './body-chunks.js'
 import { createExtProcClient, type ExtProcClientTls } from './ext-proc-client.js'
 import type { ImmediateResponse, ProcessingRequest, ProcessingResponse } from './ext-proc-messages.js'
@@ -27,7 +27,6 @@ export interface RemotePickerOptions {
 }
 
 type Stream = grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>
-type PickOptions = NonNullable<Parameters<EndpointPicker['pick']>[1]>
 
 /**
  * An EndpointPicker that asks a remote EPP over ext_proc, playing Envoy's side of GIE's FULL_DUPLEX_STREAMED contract:
@@ -41,7 +40,12 @@ type PickOptions = NonNullable<Parameters<EndpointPicker['pick']>[1]>
  * `setEndpoints` only teaches it how to turn `host:port` back into the gateway's EndpointRefs (the remote knows its own
  * pool); `endpointStates` is empty.
  */
-export function createRemotePicker(options: RemotePickerOptions): EndpointPicker {
+/** A picker across the network always answers later. */
+export interface RemotePicker extends EndpointPicker {
+  pick(request: PickRequest, options?: PickOptions): Promise<Decision>
+}
+
+export function createRemotePicker(options: RemotePickerOptions): RemotePicker {
   const client = createExtProcClient(options.target, options.tls)
   const timeoutMs = options.timeoutMs ?? 5_000
   /** Streams of picked requests, waiting for `complete`. */

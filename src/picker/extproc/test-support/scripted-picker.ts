@@ -1,10 +1,9 @@
 import type { EndpointRef } from '../../endpoint.js'
-import { type Decision, type EndpointPicker, PickerError, type PickOutcome, type PickRequest } from '../../endpoint-picker.js'
+import { type Decision, type EndpointPicker, PickerError, type PickOptions, type PickOutcome, type PickRequest } from '../../endpoint-picker.js'
 
 /** Header a test sets to make the scripted picker refuse with that status (400, 429, 500 or 503). */
 export const REFUSE_HEADER = 'x-test-refuse'
 
-type PickOptions = NonNullable<Parameters<EndpointPicker['pick']>[1]>
 
 export interface ScriptedPicker extends EndpointPicker {
   readonly picks: PickRequest[]
