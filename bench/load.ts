@@ -83,6 +83,32 @@ function percentile(values: number[], q: number): number {
   return values[Math.min(values.length - 1, Math.floor(q * values.length))]!
 }
 
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** One cell measured in several rounds: each figure's median (errors summed, RSS of the last round). */
+export function medianResult(rounds: readonly LoadResult[]): LoadResult {
+  const of = (metric: (r: LoadResult) => number | undefined) => {
+    const values = rounds.map(metric).filter((v): v is number => v !== undefined)
+    return values.length === 0 ? undefined : median(values)
+  }
+  const last = rounds.at(-1)!
+  return {
+    label: last.label,
+    connections: last.connections,
+    rps: of((r) => r.rps)!,
+    p50: of((r) => r.p50)!,
+    p99: of((r) => r.p99)!,
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    cpuUsPerRequest: of((r) => r.cpuUsPerRequest),
+    rssMiB: last.rssMiB,
+  }
+}
+
 const num = (v: number | undefined, digits: number, width: number) => (v === undefined ? '-' : v.toFixed(digits)).padStart(width)
 
 export function formatLoadTable(results: readonly LoadResult[]): string {

@@ -8,7 +8,10 @@
  *   undici   a bare node:http + undici Pool proxy (bench/anchors/undici-proxy.ts)
  * over HTTP and HTTPS (to the proxy; upstream stays plain HTTP), non-streamed and streamed (SSE), at concurrency 1 and 64:
  * requests/s, p50/p99 latency, and the proxy process's CPU time per request and RSS (from /proc). Prints each proxy's
- * ratios to direct, to the undici proxy and to nginx. BENCH_SECONDS (default 4) sets each measured window.
+ * ratios to direct, to the undici proxy and to nginx. Each cell is measured in BENCH_ROUNDS rounds (default 3) of
+ * BENCH_SECONDS (default 2) per target, the targets taking turns within a round; tables show each figure's median over the
+ * rounds, and each ratio is the median of the rounds' ratios (a ratio taken within one round compares targets measured
+ * seconds apart, which matters on a shared machine whose speed drifts by 2× over minutes).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,11 +19,12 @@ import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { LocalCertificateAuthority } from '../src/runtime/local-certificate-authority.js'
 import { startAnchor, type AnchorProcess } from './anchors/child-process.js'
-import { formatLoadTable, runLoad, type LoadResult } from './load.js'
+import { formatLoadTable, median, medianResult, runLoad, type LoadResult } from './load.js'
 import { findNginx, startNginx, type NginxProcess } from './nginx/start-nginx.js'
 import { startStackUnderTest, type StackUnderTest } from './stack-under-test.js'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
 const WARM_UP_SECONDS = Math.max(1, Math.round(SECONDS / 2))
 const PROTOCOLS = ['http', 'https'] as const
 const MODES = ['non-streamed', 'streamed'] as const
@@ -88,8 +92,20 @@ async function check(target: Target): Promise<void> {
     }
 }
 
-function printRatios(results: Map<string, LoadResult>, targets: readonly Target[]): void {
-  const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '   -  ' : `${(a / b).toFixed(2)}×`.padStart(6))
+/** Every round's result per `target|protocol|mode|concurrency`. */
+type Results = Map<string, LoadResult[]>
+
+function printRatios(results: Results, targets: readonly Target[]): void {
+  type Metric = (r: LoadResult) => number | undefined
+  // The median over rounds of the ratio within each round.
+  const x = (rounds: LoadResult[], anchor: LoadResult[], metric: Metric) => {
+    const ratios = rounds.flatMap((r, i) => {
+      const a = metric(r)
+      const b = metric(anchor[i]!)
+      return a === undefined || b === undefined || b === 0 ? [] : [a / b]
+    })
+    return ratios.length === 0 ? '   -  ' : `${median(ratios).toFixed(2)}×`.padStart(6)
+  }
   const anchors = ['direct', 'undici', 'nginx'].filter((n) => targets.some((t) => t.name === n))
   console.log('\nratios (each proxy ÷ an anchor; req/s: higher is better, p50 and CPU/req: lower is better):')
   for (const protocol of PROTOCOLS)
@@ -103,8 +119,8 @@ function printRatios(results: Map<string, LoadResult>, targets: readonly Target[
             .filter((a) => a !== t.name)
             .map((a) => {
               const b = results.get(`${a}|${protocol}|${mode}|${c}`)!
-              const cpu = a === 'direct' ? '' : `  CPU ${x(r.cpuUsPerRequest, b.cpuUsPerRequest)}`
-              return `÷${a}: req/s ${x(r.rps, b.rps)}  p50 ${x(r.p50, b.p50)}${cpu}`
+              const cpu = a === 'direct' ? '' : `  CPU ${x(r, b, (l) => l.cpuUsPerRequest)}`
+              return `÷${a}: req/s ${x(r, b, (l) => l.rps)}  p50 ${x(r, b, (l) => l.p50)}${cpu}`
             })
           console.log(`    ${t.name.padEnd(8)} ${parts.join('   ')}`)
         }
@@ -145,20 +161,23 @@ try {
 
   for (const t of targets) await check(t)
 
-  const results = new Map<string, LoadResult>()
+  const results: Results = new Map()
   const t0 = Date.now()
   for (const protocol of PROTOCOLS)
     for (const mode of MODES) {
       for (const t of targets) await runLoad('warm-up', { url: t.url[protocol], body: BODIES[mode], connections: 64, seconds: WARM_UP_SECONDS })
       const cells: LoadResult[] = []
-      for (const c of CONCURRENCY)
-        // Targets alternate within a cell, so a slow minute on the shared machine hurts them alike.
-        for (const t of targets) {
-          const r = await runLoad(t.name, { url: t.url[protocol], body: BODIES[mode], connections: c, seconds: SECONDS, pids: t.pids })
-          results.set(`${t.name}|${protocol}|${mode}|${c}`, r)
-          cells.push(r)
-        }
-      console.log(`\n${protocol.toUpperCase()}, ${mode} (${SECONDS} s per cell):`)
+      for (const c of CONCURRENCY) {
+        // Targets take turns within each round, so a slow minute on the shared machine hurts them alike.
+        for (let round = 0; round < ROUNDS; round++)
+          for (const t of targets) {
+            const r = await runLoad(t.name, { url: t.url[protocol], body: BODIES[mode], connections: c, seconds: SECONDS, pids: t.pids })
+            const key = `${t.name}|${protocol}|${mode}|${c}`
+            results.set(key, [...(results.get(key) ?? []), r])
+          }
+        for (const t of targets) cells.push(medianResult(results.get(`${t.name}|${protocol}|${mode}|${c}`)!))
+      }
+      console.log(`\n${protocol.toUpperCase()}, ${mode} (medians of ${ROUNDS} rounds of ${SECONDS} s):`)
       console.log(formatLoadTable(cells))
     }
   printRatios(results, targets)
