@@ -5,12 +5,16 @@
 export class InFlightTracker {
   readonly #byRequest = new Map<string, { endpointId: string; tokens: number; expires: number }>()
   readonly #byEndpoint = new Map<string, { requests: number; tokens: number }>()
+  /** No entry expires before this (the oldest entry's expiry when last looked; removals only make it later). */
+  #nextExpiry = Infinity
 
   constructor(public ttlMs: number) {}
 
   add(requestId: string, endpointId: string, tokens: number, now: number): void {
     this.remove(requestId)
-    this.#byRequest.set(requestId, { endpointId, tokens, expires: now + this.ttlMs })
+    const expires = now + this.ttlMs
+    this.#byRequest.set(requestId, { endpointId, tokens, expires })
+    if (expires < this.#nextExpiry) this.#nextExpiry = expires
     const load = this.#byEndpoint.get(endpointId)
     if (!load) this.#byEndpoint.set(endpointId, { requests: 1, tokens })
     else {
@@ -32,10 +36,19 @@ export class InFlightTracker {
     }
   }
 
-  /** Drops expired entries; insertion order is expiry order (one TTL), so this stops at the first live one. */
+  /**
+   * Drops expired entries; insertion order is expiry order (one TTL), so this stops at the first live one. It runs on
+   * every pick, so it returns at once until the oldest entry seen can have expired: a Map iteration starts by skipping
+   * the slots its deletions left at the front, which cost a microsecond per pick with 64 requests in flight.
+   */
   expire(now: number): void {
+    if (now < this.#nextExpiry) return
+    this.#nextExpiry = Infinity
     for (const [id, entry] of this.#byRequest) {
-      if (entry.expires > now) break
+      if (entry.expires > now) {
+        this.#nextExpiry = entry.expires
+        break
+      }
       this.remove(id)
     }
   }
