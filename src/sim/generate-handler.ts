@@ -368,7 +368,7 @@ class SseWriter {
   }
 
   usage(usage: Usage): void {
-    this.res.write(`data: ${this.base},"choices":[],"usage":${JSON.stringify(usage)}}\n\n`)
+    this.send(`data: ${this.base},"choices":[],"usage":${JSON.stringify(usage)}}\n\n`)
   }
 
   done(): void {
@@ -382,9 +382,23 @@ class SseWriter {
       this.continuousPromptTokens === null
         ? ''
         : `,"usage":${JSON.stringify({ prompt_tokens: this.continuousPromptTokens, total_tokens: this.continuousPromptTokens + completionTokens, completion_tokens: completionTokens })}`
-    this.res.write(`data: ${this.base},"choices":[${choice}]${usage}}\n\n`)
-    // Node corks the socket until the next tick, which would hold every chunk of an engine step until the step's last one
-    // is written: send each at once, in the engine's delivery order.
-    this.res.socket?.uncork()
+    this.send(`data: ${this.base},"choices":[${choice}]${usage}}\n\n`)
+  }
+
+  /**
+   * Sends one event at once, in the engine's delivery order. res.write costs a cork, four buffered writes and a writev per
+   * chunk (≈ 9 µs, a third of a token's cost under load), so once the headers are out on the response's own socket the
+   * chunk is framed here and goes out as one write; res.end still ends the chunked body. Otherwise (a pipelined response
+   * waiting for its socket, or no chunked encoding) res.write frames it, uncorked: Node would hold it until the next tick,
+   * behind every other chunk of the engine step.
+   */
+  private send(event: string): void {
+    const socket = this.res.socket
+    if (this.res.chunkedEncoding && this.res.headersSent && socket !== null && socket.writable) {
+      socket.write(`${Buffer.byteLength(event).toString(16)}\r\n${event}\r\n`)
+      return
+    }
+    this.res.write(event)
+    socket?.uncork()
   }
 }
