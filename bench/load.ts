@@ -83,11 +83,8 @@ function percentile(values: number[], q: number): number {
   return values[Math.min(values.length - 1, Math.floor(q * values.length))]!
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
+/** The middle value (the upper middle of an even count), without reordering `values`. */
+export const median = (values: readonly number[]): number => percentile([...values], 0.5)
 
 /** One cell measured in several rounds: each figure's median (errors summed, RSS of the last round). */
 export function medianResult(rounds: readonly LoadResult[]): LoadResult {
