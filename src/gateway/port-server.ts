@@ -1,9 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import {
+  createSecureServer,
+  createServer as createH2cServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import { hostnameMatches } from '../controller/hostname-match.js'
 import type { ClientResponse } from './client-sink.js'
+import { H2cSniffer } from './h2c-sniffer.js'
 import { openAIErrorBody, sendOpenAIError } from './openai-error.js'
 import { requestHost, type RequestHandler } from './request-handler.js'
 
@@ -29,7 +38,8 @@ type AnyServer = Server | Http2SecureServer
 
 /**
  * A TCP port shared by every listener of the same protocol on it (Gateway API allows several listeners per port, told
- * apart by hostname). HTTP is HTTP/1.1; HTTPS negotiates HTTP/2 or HTTP/1.1 by ALPN and picks the certificate by SNI.
+ * apart by hostname). HTTP is HTTP/1.1 and cleartext HTTP/2 with prior knowledge (h2c), told apart by the connection's first
+ * bytes; HTTPS negotiates HTTP/2 or HTTP/1.1 by ALPN and picks the certificate by SNI.
  * The listener set can be replaced at any time (reload, certificate rotation) without closing the port.
  */
 export class PortServer {
@@ -37,6 +47,10 @@ export class PortServer {
   #contexts = new Map<PortListener, SecureContext>()
   readonly #server: AnyServer
   readonly #inFlight = new Set<ClientResponse>()
+  /** HTTP/2 connections (h2c or over TLS), told to stop (GOAWAY) on close: they are not Node's HTTP/1.1 connections. */
+  readonly #sessions = new Set<ServerHttp2Session>()
+  readonly #sniffer: H2cSniffer | undefined
+  #closing = false
   #port = 0
 
   constructor(
@@ -45,6 +59,8 @@ export class PortServer {
     options: PortServerOptions,
   ) {
     const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => this.#dispatch(req, res)
+    // HTTP/2 bounds the header list through SETTINGS; node:http2 resets a stream whose headers exceed it (no request exists).
+    const settings = { maxHeaderListSize: options.maxHeaderBytes }
     if (protocol === 'HTTP') {
       const server = createServer(
         {
@@ -59,13 +75,21 @@ export class PortServer {
       )
       server.keepAliveTimeout = options.keepAliveTimeoutMs
       this.#server = server
+      // node:http2 applies its SETTINGS only once the client has acknowledged them: the header lists of requests sent before
+      // that (a client's first flight) are measured here. h2c requests only: HTTP/1.1 never pays for it.
+      const handleH2c = (req: Http2ServerRequest, res: Http2ServerResponse) =>
+        headerListSize(req.rawHeaders) > options.maxHeaderBytes ? sendOpenAIError(res, 431, HEADERS_TOO_LARGE, 'headers_too_large') : this.#dispatch(req, res)
+      const h2c = createH2cServer({ settings }, handleH2c)
+      // Quiet for the keep-alive timeout: no new streams (GOAWAY), open ones finish. (The server's own setTimeout, as
+      // HTTPS has it, would also cancel a stream silent that long, such as a long non-streamed completion.)
+      h2c.on('session', (session: ServerHttp2Session) => session.setTimeout(options.keepAliveTimeoutMs, () => session.close()))
+      this.#trackSessions(h2c)
+      this.#sniffer = new H2cSniffer(server, h2c, options.headersTimeoutMs)
     } else {
-      const server = createSecureServer(
-        // HTTP/1.1 over TLS keeps Node's default head limit; HTTP/2 bounds the header list through SETTINGS.
-        { allowHTTP1: true, settings: { maxHeaderListSize: options.maxHeaderBytes }, SNICallback: (name, cb) => cb(null, this.#contextFor(name)) },
-        handle,
-      )
+      // HTTP/1.1 over TLS keeps Node's default head limit.
+      const server = createSecureServer({ allowHTTP1: true, settings, SNICallback: (name, cb) => cb(null, this.#contextFor(name)) }, handle)
       server.setTimeout(options.keepAliveTimeoutMs)
+      this.#trackSessions(server)
       this.#server = server
     }
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket))
@@ -110,20 +134,35 @@ export class PortServer {
 
   /**
    * Stops accepting and waits for in-flight requests (streams included) to finish, closing idle keep-alive connections as
-   * they become idle; at the deadline the remaining connections are cut.
+   * they become idle and telling HTTP/2 clients to go away once their open streams are done; at the deadline the remaining
+   * connections are cut.
    */
   async close(deadlineMs: number): Promise<void> {
+    this.#closing = true
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     const server = this.#server as Server
     const sweep = setInterval(() => server.closeIdleConnections?.(), 50)
     const deadline = setTimeout(() => {
       server.closeAllConnections?.()
+      for (const session of this.#sessions) session.destroy()
       for (const res of this.#inFlight) res.destroy()
     }, deadlineMs)
     server.closeIdleConnections?.()
+    this.#sniffer?.destroyPending()
+    for (const session of this.#sessions) session.close()
     await closed
     clearInterval(sweep)
     clearTimeout(deadline)
+  }
+
+  /** HTTP/2 sessions (h2c or over TLS) are tracked, to be told to go away on close. */
+  #trackSessions(server: Http2Server | Http2SecureServer): void {
+    server.on('session', (session: ServerHttp2Session) => {
+      // A connection accepted just before close() is told to go away as soon as it is an HTTP/2 session.
+      if (this.#closing) session.close()
+      this.#sessions.add(session)
+      session.once('close', () => this.#sessions.delete(session))
+    })
   }
 
   /** Made once: the handler calls it from the 'close' listener it adds anyway, so a request costs one listener, not two. */
@@ -161,6 +200,18 @@ export class PortServer {
   }
 }
 
+const HEADERS_TOO_LARGE = 'request headers exceed the limit'
+
+/**
+ * The size SETTINGS_MAX_HEADER_LIST_SIZE bounds: name and value octets plus 32 per field (RFC 9113 §6.5.2). node:http2
+ * decodes header octets one per character, and `rawHeaders` alternates names and values (so 16 per entry).
+ */
+function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 16 * rawHeaders.length
+  for (const entry of rawHeaders) size += entry.length
+  return size
+}
+
 /** Errors Node detects before a request exists (oversized head, slow client, bad syntax) still get OpenAI-shaped JSON. */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
@@ -169,7 +220,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   }
   const [status, text, message] =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'Request Header Fields Too Large', 'request headers exceed the limit']
+      ? [431, 'Request Header Fields Too Large', HEADERS_TOO_LARGE]
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'the request was not received in time']
         : [400, 'Bad Request', `malformed request: ${err.message}`]
