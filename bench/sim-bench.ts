@@ -11,11 +11,19 @@
 // raw HTTP/1.1 client that counts token events in the bytes it reads, so that its own delays stay small; its event-loop
 // utilization is reported: near 1, the gap is the client's.
 //
+// The two processes are pinned to cores of their own when there are two or more and `taskset` is at hand (reported as
+// `pinned`): left to the kernel, the load generator was often woken onto the core where the simulator was busy writing a
+// step's tokens, and read its first token only once the simulator was preempted — ≈ 3–4 ms of the client's run-queue wait
+// in ≈ 15 % of the gaps (delivery p99 ≈ 4 → 1 ms pinned). The simulator's helper threads (GC, libuv) stay free to run on
+// either core. `otherCpuCores` is what other processes of the machine used meanwhile: above ≈ 0.1 the run was disturbed.
+//
 // The npm script runs Node with --max-semi-space-size=64: a larger young generation halves the GC time of a process holding
 // 1 000 live requests (p99 gap ≈ 120 → 45 ms in our runs); simulator processes spawned by the runtime benefit the same way.
 //
-// Flags: --concurrency N  --duration S  --prompt-tokens N  --output-tokens N  --max-num-seqs N  --hardware PROFILE
-import { fork } from 'node:child_process'
+// Flags: --concurrency N  --duration S  --prompt-tokens N  --output-tokens N  --max-num-seqs N  --hardware PROFILE  --unpinned
+import { execFileSync, fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { PerformanceObserver, monitorEventLoopDelay, performance as perfHooks } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
       'output-tokens': { type: 'string', default: '128' },
       'max-num-seqs': { type: 'string', default: '256' },
       hardware: { type: 'string', default: 'nvidia-t4' },
+      unpinned: { type: 'boolean', default: false },
     },
   })
   const concurrency = Number(values.concurrency)
@@ -58,6 +67,7 @@ async function main(): Promise<void> {
   )
 
   const client = fork(fileURLToPath(new URL('./sim-load-client.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+  const pinned = !values.unpinned && availableParallelism() >= 2 && pin(client.pid as number, 1, true) && pin(process.pid, 0, false)
   // Garbage-collection pauses in the simulator process, by kind (V8 pauses the event loop for them).
   const gcPauses = { minor: 0, major: 0, majorMaxMs: 0, totalMs: 0 }
   const gcObserver = new PerformanceObserver((list) => {
@@ -72,6 +82,7 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   loopDelay.enable()
   const cpuStart = process.cpuUsage()
+  const machineStart = machineCpuS()
   const elu = eventLoopUtilization()
   const config: LoadConfig = {
     url: `${sim.url}/v1/completions`,
@@ -83,6 +94,7 @@ async function main(): Promise<void> {
   client.send(config)
   const result = await new Promise<LoadResult>((resolve) => client.once('message', (m) => resolve(m as LoadResult)))
   const cpu = process.cpuUsage(cpuStart)
+  const machineS = machineCpuS() - machineStart
   const busy = eventLoopUtilization(elu)
   loopDelay.disable()
   gcObserver.disconnect()
@@ -99,7 +111,7 @@ async function main(): Promise<void> {
   })
   const simCpuS = (cpu.user + cpu.system) / 1e6
   const report = {
-    config: { ...config, url: undefined, maxNumSeqs: Number(values['max-num-seqs']), hardware: values.hardware },
+    config: { ...config, url: undefined, maxNumSeqs: Number(values['max-num-seqs']), hardware: values.hardware, pinned },
     durationS: round(elapsedS, 1),
     requests: samples.length,
     errors: result.errors,
@@ -107,6 +119,7 @@ async function main(): Promise<void> {
     tokensPerS: Math.round(tokens / elapsedS),
     simulatorCpuCores: round(simCpuS / elapsedS, 2),
     simulatorCpuMsPer1kTokens: round((simCpuS * 1e6) / tokens, 1),
+    otherCpuCores: round(Math.max(0, machineS - simCpuS - result.cpuMs / 1e3) / elapsedS, 2),
     simulatorEventLoopUtilization: round(busy.utilization, 2),
     clientCpuMsPer1kTokens: round((result.cpuMs * 1e3) / tokens, 1),
     clientEventLoopUtilization: round(result.eventLoopUtilization, 2),
@@ -123,6 +136,26 @@ async function main(): Promise<void> {
     `\n${report.requestsPerS} req/s, ${report.tokensPerS} tok/s, simulator ${report.simulatorCpuMsPer1kTokens} CPU-ms per 1k tokens ` +
       `(${report.simulatorCpuCores} cores); TTFT wall − simulated: p50 ${report.ttftGapMs.p50} ms, p99 ${report.ttftGapMs.p99} ms`,
   )
+}
+
+/** Restricts a process (and, with allThreads, its existing threads) to one CPU; false where taskset is missing. */
+function pin(pid: number, cpu: number, allThreads: boolean): boolean {
+  try {
+    execFileSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** CPU seconds the whole machine has spent busy since boot (Linux /proc/stat: user, nice, system, irq, softirq, steal). */
+function machineCpuS(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).map(Number)
+    return (fields[1]! + fields[2]! + fields[3]! + fields[6]! + fields[7]! + fields[8]!) / 100
+  } catch {
+    return NaN
+  }
 }
 
 function round(x: number, digits: number): number {
