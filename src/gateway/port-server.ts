@@ -1,15 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import {
-  createSecureServer,
-  createServer as createH2cServer,
-  type Http2SecureServer,
+  createServer as createHttp2Server,
   type Http2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
   type ServerHttp2Session,
 } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
-import { createSecureContext, type SecureContext } from 'node:tls'
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls'
 import { hostnameMatches } from '../controller/hostname-match.js'
 import type { ClientResponse } from './client-sink.js'
 import { H2cSniffer } from './h2c-sniffer.js'
@@ -34,7 +33,7 @@ export interface PortServerOptions {
   keepAliveTimeoutMs: number
 }
 
-type AnyServer = Server | Http2SecureServer
+type AnyServer = Server | HttpsServer
 
 /**
  * A TCP port shared by every listener of the same protocol on it (Gateway API allows several listeners per port, told
@@ -58,9 +57,18 @@ export class PortServer {
     listeners: readonly PortListener[],
     options: PortServerOptions,
   ) {
-    const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => this.#dispatch(req, res)
-    // HTTP/2 bounds the header list through SETTINGS; node:http2 resets a stream whose headers exceed it (no request exists).
-    const settings = { maxHeaderListSize: options.maxHeaderBytes }
+    const handleHttp1 = (req: IncomingMessage, res: ServerResponse) => this.#dispatch(req, res)
+    // node:http2 applies its SETTINGS only once the client has acknowledged them: the header lists of requests sent before
+    // that (a client's first flight) are measured here. HTTP/2 requests only: HTTP/1.1 never pays for it.
+    const handleHttp2 = (req: Http2ServerRequest, res: Http2ServerResponse) =>
+      headerListSize(req.rawHeaders) > options.maxHeaderBytes ? sendOpenAIError(res, 431, HEADERS_TOO_LARGE, 'headers_too_large') : this.#dispatch(req, res)
+    // The port's HTTP/2 connections, h2c or over TLS, are handed to this server (it does not listen itself). HTTP/2 bounds
+    // the header list through SETTINGS; node:http2 resets a stream whose headers exceed it (no request exists).
+    const http2 = createHttp2Server({ settings: { maxHeaderListSize: options.maxHeaderBytes } }, handleHttp2)
+    // Quiet for the keep-alive timeout: no new streams (GOAWAY), open ones finish. (A server-wide setTimeout would destroy
+    // the session instead, cutting a stream silent that long, such as a long non-streamed completion.)
+    http2.on('session', (session: ServerHttp2Session) => session.setTimeout(options.keepAliveTimeoutMs, () => session.close()))
+    this.#trackSessions(http2)
     if (protocol === 'HTTP') {
       const server = createServer(
         {
@@ -71,25 +79,19 @@ export class PortServer {
           // How often Node checks those two timeouts (its default, 30 s, would let a slow client hold a socket that long).
           connectionsCheckingInterval: Math.max(100, Math.min(1_000, options.headersTimeoutMs / 4)),
         },
-        handle,
+        handleHttp1,
       )
       server.keepAliveTimeout = options.keepAliveTimeoutMs
       this.#server = server
-      // node:http2 applies its SETTINGS only once the client has acknowledged them: the header lists of requests sent before
-      // that (a client's first flight) are measured here. h2c requests only: HTTP/1.1 never pays for it.
-      const handleH2c = (req: Http2ServerRequest, res: Http2ServerResponse) =>
-        headerListSize(req.rawHeaders) > options.maxHeaderBytes ? sendOpenAIError(res, 431, HEADERS_TOO_LARGE, 'headers_too_large') : this.#dispatch(req, res)
-      const h2c = createH2cServer({ settings }, handleH2c)
-      // Quiet for the keep-alive timeout: no new streams (GOAWAY), open ones finish. (The server's own setTimeout, as
-      // HTTPS has it, would also cancel a stream silent that long, such as a long non-streamed completion.)
-      h2c.on('session', (session: ServerHttp2Session) => session.setTimeout(options.keepAliveTimeoutMs, () => session.close()))
-      this.#trackSessions(h2c)
-      this.#sniffer = new H2cSniffer(server, h2c, options.headersTimeoutMs)
+      this.#sniffer = new H2cSniffer(server, http2, options.headersTimeoutMs)
     } else {
-      // HTTP/1.1 over TLS keeps Node's default head limit.
-      const server = createSecureServer({ allowHTTP1: true, settings, SNICallback: (name, cb) => cb(null, this.#contextFor(name)) }, handle)
-      server.setTimeout(options.keepAliveTimeoutMs)
-      this.#trackSessions(server)
+      // HTTP/1.1 over TLS keeps Node's default head limit. Idle keep-alive connections close as on HTTP ports (Node arms
+      // that timer only between requests); HTTP/2 connections are handed over to `http2` by ALPN.
+      const server = createHttpsServer(
+        { ALPNProtocols: ['h2', 'http/1.1'], SNICallback: (name, cb) => cb(null, this.#contextFor(name)), keepAliveTimeout: options.keepAliveTimeoutMs },
+        handleHttp1,
+      )
+      handOverHttp2(server, http2)
       this.#server = server
     }
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket))
@@ -112,7 +114,7 @@ export class PortServer {
     this.#contexts = contexts
     const first = listeners.find((l) => l.certificate)
     if (this.protocol === 'HTTPS' && first?.certificate)
-      (this.#server as Http2SecureServer).setSecureContext({ cert: first.certificate.cert, key: first.certificate.key })
+      (this.#server as HttpsServer).setSecureContext({ cert: first.certificate.cert, key: first.certificate.key })
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -156,7 +158,7 @@ export class PortServer {
   }
 
   /** HTTP/2 sessions (h2c or over TLS) are tracked, to be told to go away on close. */
-  #trackSessions(server: Http2Server | Http2SecureServer): void {
+  #trackSessions(server: Http2Server): void {
     server.on('session', (session: ServerHttp2Session) => {
       // A connection accepted just before close() is told to go away as soon as it is an HTTP/2 session.
       if (this.#closing) session.close()
@@ -210,6 +212,20 @@ function headerListSize(rawHeaders: readonly string[]): number {
   let size = 16 * rawHeaders.length
   for (const entry of rawHeaders) size += entry.length
   return size
+}
+
+/**
+ * HTTPS: ALPN has picked the protocol once the TLS handshake is done. HTTP/2 connections go to `http2` (the port's one
+ * HTTP/2 server, as h2c connections do); the others stay with `tls`'s own HTTP/1.1 listener. One check per connection,
+ * none per request.
+ */
+function handOverHttp2(tls: HttpsServer, http2: Http2Server): void {
+  const serveHttp1 = tls.listeners('secureConnection') as ((socket: TLSSocket) => void)[]
+  tls.removeAllListeners('secureConnection')
+  tls.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2') http2.emit('connection', socket)
+    else for (const listener of serveHttp1) listener.call(tls, socket)
+  })
 }
 
 /** Errors Node detects before a request exists (oversized head, slow client, bad syntax) still get OpenAI-shaped JSON. */
