@@ -5,7 +5,7 @@ import { fetch as undiciFetch } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { EndpointRef, UpstreamTls } from '../endpoint.js'
 import { generateSelfSignedCertificate } from '../extproc/self-signed-certificate.js'
-import { EndpointStore } from './endpoint-store.js'
+import { EndpointStore, type ScrapeFetch } from './endpoint-store.js'
 
 /** A tiny model-server stand-in on 127.0.0.1 whose /metrics text and status the test controls. */
 async function metricsServer(state: { status: number; waiting: number }): Promise<{ server: Server; ref: EndpointRef; hits: () => number }> {
@@ -79,6 +79,25 @@ describe('EndpointStore', () => {
     s.setEndpoints([ref])
     await s.firstScrapes(2000)
     expect(s.states()[0]).toMatchObject({ healthy: false, lastError: 'ECONNREFUSED' })
+  })
+
+  it('fails a scrape that outlasts the timeout, and aborts the one in flight on close', async () => {
+    const signals: AbortSignal[] = []
+    // A server that never answers: each scrape ends only through its signal.
+    const hanging: ScrapeFetch = (_url, init) => {
+      signals.push(init.signal)
+      return new Promise((_resolve, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason as Error)))
+    }
+    const s = new EndpointStore({ intervalMs: 10, path: '/metrics', timeoutMs: 40, engineConfigs: [], fetch: hanging, now: Date.now })
+    cleanups.push(() => s.close())
+    s.setEndpoints([{ id: 'ns/hang', name: 'hang', namespace: 'ns', address: '127.0.0.1:9', url: 'http://127.0.0.1:9', labels: {} }])
+    await s.firstScrapes(2000)
+    expect(s.states()[0]).toMatchObject({ healthy: false, lastError: 'scrape timed out' })
+    await until(() => signals.length >= 2)
+    const inFlight = signals.at(-1)!
+    expect(inFlight.aborted).toBe(false)
+    s.close()
+    expect(inFlight.aborted).toBe(true)
   })
 
   it('stops polling removed endpoints and on close', async () => {

@@ -37,6 +37,8 @@ interface Tracked {
   /** Settles after the first scrape attempt, whatever its outcome. */
   readonly firstAttempt: Promise<void>
   readonly controller: AbortController
+  /** The scrape in flight, aborted by `stop` (its own signal: see #scrape). */
+  scrape: AbortController | undefined
   readonly missingReported: Set<string>
   /** The endpoint's own pool when it has TLS settings (its CA, server name, verification). */
   readonly dispatcher: Agent | undefined
@@ -107,6 +109,7 @@ export class EndpointStore {
       lastError: undefined,
       firstAttempt: new Promise<void>((resolve) => (settleFirst = resolve)),
       controller,
+      scrape: undefined,
       missingReported: new Set(),
       dispatcher: ref.tls && tlsAgent(ref.tls),
     }
@@ -126,8 +129,12 @@ export class EndpointStore {
     const { fetch, path, scheme, timeoutMs, now } = this.options
     const url = new URL(path, t.ref.url)
     if (scheme) url.protocol = `${scheme}:`
+    // One controller per scrape, aborted by its timer or by `stop`: AbortSignal.any over the endpoint's long-lived signal
+    // would leave a dependant behind on it at every scrape (Node 20 keeps them until that signal aborts), 20 a second.
+    const scrape = (t.scrape = new AbortController())
+    const timer = setTimeout(() => scrape.abort(new DOMException('scrape timed out', 'TimeoutError')), timeoutMs)
     try {
-      const signal = AbortSignal.any([t.controller.signal, AbortSignal.timeout(timeoutMs)])
+      const signal = scrape.signal
       const res = await fetch(url, t.dispatcher ? { signal, dispatcher: t.dispatcher } : { signal })
       const text = await res.text()
       if (!res.ok) throw new Error(`GET ${url.pathname}: HTTP ${res.status}`)
@@ -147,6 +154,9 @@ export class EndpointStore {
       t.healthy = false
       t.lastError = describe(err)
       this.options.onPollError?.(t.ref, t.lastError)
+    } finally {
+      clearTimeout(timer)
+      t.scrape = undefined
     }
   }
 }
@@ -166,6 +176,7 @@ const sameTls = (a: UpstreamTls | undefined, b: UpstreamTls | undefined) => JSON
 
 function stop(t: Tracked): void {
   t.controller.abort()
+  t.scrape?.abort()
   void t.dispatcher?.close()
 }
 
