@@ -14,15 +14,22 @@ export function openAIErrorBody(status: number, message: string, code: string): 
   return JSON.stringify({ error: { message, type: errorTypeFor(status), param: null, code } })
 }
 
-/** Answers with an OpenAI-shaped JSON error, unless headers already went out (then the connection is cut). */
+/**
+ * Answers with an OpenAI-shaped JSON error, unless headers already went out (then the connection is cut). A 413 leaves the
+ * rest of the request body unread, so it ends the exchange (RFC 9110 §15.5.14): HTTP/1.1 closes the connection, HTTP/2
+ * resets only the stream (NO_ERROR, once the answer is out) so the client stops sending it.
+ */
 export function sendOpenAIError(res: ClientResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy()
     return
   }
   const body = openAIErrorBody(status, message, code)
+  const http2 = 'stream' in res
+  if (status === 413 && !http2) headers = { ...headers, connection: 'close' }
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
   res.end(body)
+  if (status === 413 && http2) res.stream.close()
 }
 
 /** An error with the status and code the gateway answers with. */

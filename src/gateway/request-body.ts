@@ -2,8 +2,10 @@ import type { Readable } from 'node:stream'
 import { GatewayError } from './openai-error.js'
 
 /**
- * Reads the whole request body (the picker needs it), refusing more than `limitBytes` with 413 — past the limit the
- * request stream is destroyed, so the rest is never read. Plain events rather than `for await`: this runs per request.
+ * Reads the whole request body (the picker needs it), refusing more than `limitBytes` with 413 — past the limit reading
+ * stops (the rest is neither read nor buffered) but the request is not destroyed: that would take the connection (HTTP/1.1)
+ * or stream (HTTP/2) down before the 413 is written; the 413 then ends the exchange (see sendOpenAIError). Plain events
+ * rather than `for await`: this runs per request.
  */
 export function readRequestBody(req: Readable & { headers: Record<string, string | string[] | undefined> }, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0)
@@ -12,14 +14,14 @@ export function readRequestBody(req: Readable & { headers: Record<string, string
     const chunks: Buffer[] = []
     let size = 0
     let settled = false
-    // Listeners stay attached once settled: the stream has ended, failed or been destroyed, so they never run again.
+    // Listeners stay attached once settled: past the limit the stream is paused, otherwise it has ended or failed.
     req.on('data', (chunk: Buffer) => {
       if (settled) return
       size += chunk.length
       if (size <= limitBytes) return void chunks.push(chunk)
       settled = true
+      req.pause()
       reject(new GatewayError(413, `request body exceeds the limit of ${limitBytes} bytes`, 'request_too_large'))
-      req.destroy()
     })
     req.on('end', () => {
       if (settled) return

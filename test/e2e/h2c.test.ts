@@ -22,7 +22,9 @@ function h2Request(session: ClientHttp2Session, headers: OutgoingHttpHeaders, bo
     stream.on('response', (h) => (status = Number(h[':status'])))
     stream.on('data', (d: Buffer) => (text += d.toString()))
     stream.on('error', () => {}) // a reset stream: its rstCode says why
-    stream.on('end', () => stream.close()) // the answer is complete, even if the request body is not
+    // The answer is complete, even if the request body is not: a stream the gateway reset after answering (RFC 9113
+    // §8.1) only waits for that body in node:http2, so it is let go; one still open is closed.
+    stream.on('end', () => (stream.closed ? stream.destroy() : stream.close()))
     stream.on('close', () => resolve({ status, body: text, rstCode: stream.rstCode ?? constants.NGHTTP2_NO_ERROR }))
     if (body !== undefined) stream[end ? 'end' : 'write'](body)
   })
@@ -98,10 +100,24 @@ describe('cleartext HTTP/2 with prior knowledge (h2c) on the HTTP listener', () 
     expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(0) // several DATA frames over time, not one buffered body
   })
 
-  it('limits: a body over 32 MiB gets 413; a header list over 64 KiB gets 431, or a stream reset once SETTINGS are in force', async () => {
+  it('limits: a body over 32 MiB gets 413 (declared or not); a header list over 64 KiB gets 431, or a stream reset once SETTINGS are in force', async () => {
     const big = await h2Request(session, { ...post('/v1/chat/completions'), 'content-length': String(33 * 2 ** 20) }, '{', false)
     expect(big.status).toBe(413)
     expect(JSON.parse(big.body).error.code).toBe('request_too_large')
+
+    // Without a declared length, the gateway reads up to the limit, answers 413 and ends the exchange: HTTP/2 resets only
+    // the stream (the session serves on), HTTP/1.1 closes the connection.
+    const unsized = await h2Request(session, post('/v1/chat/completions'), 'x'.repeat(33 * 2 ** 20))
+    expect(unsized.status).toBe(413)
+    expect(JSON.parse(unsized.body).error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' })
+    expect((await h2Request(session, { ':path': `${PREFIX}/v1/models` })).status).toBe(200)
+    const chunks = new ReadableStream({
+      pull: (c) => c.enqueue(new Uint8Array(2 ** 20)), // as much as the gateway takes
+    })
+    const http1 = await fetch(`${gw}${PREFIX}/v1/chat/completions`, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit)
+    expect(http1.status).toBe(413)
+    expect(http1.headers.get('connection')).toBe('close')
+    expect(((await http1.json()) as { error: { code: string } }).error.code).toBe('request_too_large')
 
     // node:http2 clients refuse to send a header block over 64 KiB themselves: this one is told not to.
     const bold = connect(gw, { maxSendHeaderBlockLength: 2 ** 20 })
