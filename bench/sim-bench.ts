@@ -11,11 +11,14 @@
 // raw HTTP/1.1 client that counts token events in the bytes it reads, so that its own delays stay small; its event-loop
 // utilization is reported: near 1, the gap is the client's.
 //
-// The two processes are pinned to cores of their own when there are two or more and `taskset` is at hand (reported as
-// `pinned`): left to the kernel, the load generator was often woken onto the core where the simulator was busy writing a
-// step's tokens, and read its first token only once the simulator was preempted — ≈ 3–4 ms of the client's run-queue wait
-// in ≈ 15 % of the gaps (delivery p99 ≈ 4 → 1 ms pinned). The simulator's helper threads (GC, libuv) stay free to run on
-// either core. `otherCpuCores` is what other processes of the machine used meanwhile: above ≈ 0.1 the run was disturbed.
+// When there are two or more cores and `taskset` is at hand (reported as `pinned`), the simulator's event-loop thread gets
+// core 0 to itself, and its helper threads (V8's GC and compiler workers, libuv's pool) share core 1 with the load
+// generator. Left to the kernel, two delays of the machine, not of the simulator's work, showed up in the gap: the load
+// generator was often woken onto the core where the simulator was writing a step's tokens, and read its first token only
+// once the simulator was preempted (≈ 3–4 ms in ≈ 15 % of the gaps); and the simulator's own background threads took its
+// event loop's core for a few ms at a time, in the middle of a step's outputs or a cohort's intake. The work, the GC pauses
+// and the sockets are the same either way; --unpinned measures without. `otherCpuCores` is what other processes of the
+// machine used meanwhile: above ≈ 0.1 the run was disturbed.
 //
 // The npm script runs Node with --max-semi-space-size=64: a larger young generation halves the GC time of a process holding
 // 1 000 live requests (p99 gap ≈ 120 → 45 ms in our runs); simulator processes spawned by the runtime benefit the same way.
@@ -67,7 +70,9 @@ async function main(): Promise<void> {
   )
 
   const client = fork(fileURLToPath(new URL('./sim-load-client.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
-  const pinned = !values.unpinned && availableParallelism() >= 2 && pin(client.pid as number, 1, true) && pin(process.pid, 0, false)
+  // Core 0 for the simulator's event loop alone; its helper threads (GC, compiler, libuv) and the load generator on core 1.
+  const pinned =
+    !values.unpinned && availableParallelism() >= 2 && pin(client.pid as number, 1, true) && pin(process.pid, 1, true) && pin(process.pid, 0, false)
   // Garbage-collection pauses in the simulator process, by kind (V8 pauses the event loop for them).
   const gcPauses = { minor: 0, major: 0, majorMaxMs: 0, totalMs: 0 }
   const gcObserver = new PerformanceObserver((list) => {
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
   )
 }
 
-/** Restricts a process (and, with allThreads, its existing threads) to one CPU; false where taskset is missing. */
+/** Restricts a process's main thread (with allThreads, every thread it has) to one CPU; false where taskset is missing. */
 function pin(pid: number, cpu: number, allThreads: boolean): boolean {
   try {
     execFileSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' })
