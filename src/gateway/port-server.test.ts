@@ -62,10 +62,10 @@ function get(session: ClientHttp2Session, headers: OutgoingHttpHeaders = {}): Pr
 }
 
 /** An HTTP/1.1 keep-alive GET over TLS: the answer, and when the server closed the connection (ms after the answer). */
-function https1Get(port: number, ca: string): Promise<{ answer: string; closedAfterMs: number }> {
+function https1Get(port: number, ca: string, extraHeaders = ''): Promise<{ answer: string; closedAfterMs: number }> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca, ALPNProtocols: ['http/1.1'] }, () =>
-      socket.write('GET / HTTP/1.1\r\nhost: localhost\r\n\r\n'),
+      socket.write(`GET / HTTP/1.1\r\nhost: localhost\r\n${extraHeaders}\r\n`),
     )
     cleanups.push(() => socket.destroy())
     let answer = ''
@@ -152,5 +152,14 @@ describe('PortServer: HTTPS', () => {
     // Node closes an idle keep-alive connection a second after the advertised timeout.
     expect(closedAfterMs).toBeGreaterThan(OPTIONS.keepAliveTimeoutMs - 50)
     expect(closedAfterMs).toBeLessThan(OPTIONS.keepAliveTimeoutMs + 2_000)
+  })
+
+  it('HTTP/1.1 over TLS has the listener head limit, not the 16 KiB Node default: 431 JSON past it', async () => {
+    const { port, ca } = await startHttps(0, { maxHeaderBytes: 32 * 1024 })
+    const within = await https1Get(port, ca, `x-big: ${'a'.repeat(20 * 1024)}\r\n`)
+    expect(within.answer).toMatch(/^HTTP\/1\.1 200 /)
+    const over = await https1Get(port, ca, `x-big: ${'a'.repeat(40 * 1024)}\r\n`)
+    expect(over.answer).toMatch(/^HTTP\/1\.1 431 /)
+    expect(JSON.parse(over.answer.slice(over.answer.indexOf('\r\n\r\n') + 4)).error).toMatchObject({ code: 'headers_too_large' })
   })
 })

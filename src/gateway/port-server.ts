@@ -69,26 +69,25 @@ export class PortServer {
     // the session instead, cutting a stream silent that long, such as a long non-streamed completion.)
     http2.on('session', (session: ServerHttp2Session) => session.setTimeout(options.keepAliveTimeoutMs, () => session.close()))
     this.#trackSessions(http2)
+    // HTTP/1.1, plain or over TLS, has the same limits.
+    const http1Options = {
+      keepAlive: true,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      maxHeaderSize: options.maxHeaderBytes,
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: options.headersTimeoutMs,
+      // How often Node checks those two timeouts (its default, 30 s, would let a slow client hold a socket that long).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, options.headersTimeoutMs / 4)),
+    }
     if (protocol === 'HTTP') {
-      const server = createServer(
-        {
-          keepAlive: true,
-          maxHeaderSize: options.maxHeaderBytes,
-          requestTimeout: options.requestTimeoutMs,
-          headersTimeout: options.headersTimeoutMs,
-          // How often Node checks those two timeouts (its default, 30 s, would let a slow client hold a socket that long).
-          connectionsCheckingInterval: Math.max(100, Math.min(1_000, options.headersTimeoutMs / 4)),
-        },
-        handleHttp1,
-      )
-      server.keepAliveTimeout = options.keepAliveTimeoutMs
+      const server = createServer(http1Options, handleHttp1)
       this.#server = server
       this.#sniffer = new H2cSniffer(server, http2, options.headersTimeoutMs)
     } else {
-      // HTTP/1.1 over TLS keeps Node's default head limit. Idle keep-alive connections close as on HTTP ports (Node arms
-      // that timer only between requests); HTTP/2 connections are handed over to `http2` by ALPN.
+      // Idle keep-alive connections close as on HTTP ports (Node arms that timer only between requests); HTTP/2 connections
+      // are handed over to `http2` by ALPN.
       const server = createHttpsServer(
-        { ALPNProtocols: ['h2', 'http/1.1'], SNICallback: (name, cb) => cb(null, this.#contextFor(name)), keepAliveTimeout: options.keepAliveTimeoutMs },
+        { ...http1Options, ALPNProtocols: ['h2', 'http/1.1'], SNICallback: (name, cb) => cb(null, this.#contextFor(name)) },
         handleHttp1,
       )
       handOverHttp2(server, http2)

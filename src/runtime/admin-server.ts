@@ -4,7 +4,7 @@ import { formatConfigError, type ConfigError } from '../config/config-error.js'
 import { checkDuplicates, parseStackText } from '../config/load-stack.js'
 import type { Resource } from '../config/resource.js'
 import { deriveStack } from '../controller/derive-stack.js'
-import { openAIErrorBody, sendOpenAIError } from '../gateway/openai-error.js'
+import { GatewayError, openAIErrorBody, sendOpenAIError } from '../gateway/openai-error.js'
 import { readRequestBody } from '../gateway/request-body.js'
 import type { StackRuntime } from './stack-runtime.js'
 import { stackStatus } from './stack-status.js'
@@ -28,7 +28,8 @@ export async function startAdminServer(rt: StackRuntime, port: number, host = '1
     if (req.method === 'POST' && path === '/api/v1/apply') {
       applyRequest(rt, req).then(
         (result) => reply(result.errors.length > 0 ? 422 : 200, result.errors.length > 0 ? { ...JSON.parse(openAIErrorBody(422, result.message, 'invalid_config')), errors: result.errors } : { message: result.message }),
-        (err: Error) => sendOpenAIError(res, 500, `apply failed: ${err.message}`, 'apply_failed'),
+        (err: Error) =>
+          err instanceof GatewayError ? sendOpenAIError(res, err.status, err.message, err.code) : sendOpenAIError(res, 500, `apply failed: ${err.message}`, 'apply_failed'),
       )
       return
     }
@@ -70,9 +71,11 @@ export async function startAdminServer(rt: StackRuntime, port: number, host = '1
 
 /** Validates the new configuration completely before touching the running one: invalid input changes nothing. */
 async function applyRequest(rt: StackRuntime, req: IncomingMessage): Promise<{ message: string; errors: ConfigError[] }> {
+  // A body over the limit rejects with its 413 GatewayError, answered as such (and the connection closed).
+  const text = (await readRequestBody(req, 64 * 1024 * 1024)).toString('utf8')
   let body: ApplyRequest
   try {
-    body = JSON.parse((await readRequestBody(req, 64 * 1024 * 1024)).toString('utf8')) as ApplyRequest
+    body = JSON.parse(text) as ApplyRequest
   } catch {
     return { message: 'the apply request must be JSON {"documents":[{"file","text"}]}', errors: [{ file: '-', resource: '-', path: '', message: 'invalid request body' }] }
   }
