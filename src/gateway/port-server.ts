@@ -65,10 +65,7 @@ export class PortServer {
     // The port's HTTP/2 connections, h2c or over TLS, are handed to this server (it does not listen itself). HTTP/2 bounds
     // the header list through SETTINGS; node:http2 resets a stream whose headers exceed it (no request exists).
     const http2 = createHttp2Server({ settings: { maxHeaderListSize: options.maxHeaderBytes } }, handleHttp2)
-    // Quiet for the keep-alive timeout: no new streams (GOAWAY), open ones finish. (A server-wide setTimeout would destroy
-    // the session instead, cutting a stream silent that long, such as a long non-streamed completion.)
-    http2.on('session', (session: ServerHttp2Session) => session.setTimeout(options.keepAliveTimeoutMs, () => session.close()))
-    this.#trackSessions(http2)
+    this.#serveSessions(http2, options.keepAliveTimeoutMs)
     // HTTP/1.1, plain or over TLS, has the same limits.
     const http1Options = {
       keepAlive: true,
@@ -156,9 +153,14 @@ export class PortServer {
     clearTimeout(deadline)
   }
 
-  /** HTTP/2 sessions (h2c or over TLS) are tracked, to be told to go away on close. */
-  #trackSessions(server: Http2Server): void {
+  /**
+   * HTTP/2 sessions (h2c or over TLS) quiet for the keep-alive timeout get GOAWAY: no new streams, open ones finish (a
+   * server-wide setTimeout would destroy the session instead, cutting a stream silent that long, such as a long
+   * non-streamed completion). They are tracked, to be told to go away on close.
+   */
+  #serveSessions(server: Http2Server, keepAliveTimeoutMs: number): void {
     server.on('session', (session: ServerHttp2Session) => {
+      session.setTimeout(keepAliveTimeoutMs, () => session.close())
       // A connection accepted just before close() is told to go away as soon as it is an HTTP/2 session.
       if (this.#closing) session.close()
       this.#sessions.add(session)
