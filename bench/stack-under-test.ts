@@ -20,9 +20,10 @@ export interface StackUnderTest {
 export async function startStackUnderTest(stackYaml: string, extraArgs: string[] = []): Promise<StackUnderTest> {
   const dir = await mkdtemp(join(tmpdir(), 'maitred-bench-'))
   await writeFile(join(dir, 'stack.yaml'), stackYaml)
+  // The bin itself, as `npx maitred up` runs it: its shebang's Node flags apply.
   const child = spawn(
-    process.execPath,
-    [BIN, 'up', '-f', join(dir, 'stack.yaml'), '--ephemeral-ports', '--bind', '127.0.0.1', '--admin-port', '0', '--state-dir', dir, '--access-log', join(dir, 'access.log'), ...extraArgs],
+    BIN,
+    ['up', '-f', join(dir, 'stack.yaml'), '--ephemeral-ports', '--bind', '127.0.0.1', '--admin-port', '0', '--state-dir', dir, '--access-log', join(dir, 'access.log'), ...extraArgs],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   )
   let state: RunState | undefined
