@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { connect, createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
@@ -96,6 +96,27 @@ describe('simulator HTTP surface', () => {
     for await (const chunk of stream) text += chunk.choices[0]?.text ?? ''
     expect(text).not.toBe('')
     expect(text).toBe(whole.choices[0]?.text)
+  })
+
+  it('streams to an HTTP/1.0 client too: no chunked encoding, the events as they are, the body ended by the close', async () => {
+    const s = await sim()
+    const { port } = new URL(s.url)
+    const body = JSON.stringify({ prompt: 'Hello world', max_tokens: 4, ignore_eos: true, stream: true })
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write(`POST /v1/completions HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`),
+      )
+      let data = ''
+      socket.on('data', (d: Buffer) => (data += d.toString()))
+      socket.on('error', reject)
+      socket.on('close', () => resolve(data))
+    })
+    const [head, sse] = [answer.slice(0, answer.indexOf('\r\n\r\n')), answer.slice(answer.indexOf('\r\n\r\n') + 4)]
+    expect(head).toMatch(/^HTTP\/1\.1 200 /)
+    expect(head.toLowerCase()).not.toContain('transfer-encoding')
+    const events = sse.split('\n\n').filter((e) => e !== '')
+    expect(events.at(-1)).toBe('data: [DONE]')
+    expect(events.slice(0, -1).map((e) => JSON.parse(e.slice(6)).choices[0].text)).toHaveLength(4)
   })
 
   it('sends usage on every chunk with continuous_usage_stats', async () => {
