@@ -1,4 +1,5 @@
 import type { ClientResponse } from './client-sink.js'
+import { lingerOnClose } from './lingering-close.js'
 
 /** OpenAI's error `type` for each HTTP status the gateway produces. */
 export function errorTypeFor(status: number): string {
@@ -16,8 +17,9 @@ export function openAIErrorBody(status: number, message: string, code: string): 
 
 /**
  * Answers with an OpenAI-shaped JSON error, unless headers already went out (then the connection is cut). A 413 leaves the
- * rest of the request body unread, so it ends the exchange (RFC 9110 §15.5.14): HTTP/1.1 closes the connection, HTTP/2
- * resets only the stream (NO_ERROR, once the answer is out) so the client stops sending it.
+ * rest of the request body unread, so it ends the exchange (RFC 9110 §15.5.14): HTTP/1.1 closes the connection (lingering,
+ * so that a client still uploading reads its 413), HTTP/2 resets only the stream (NO_ERROR, once the answer is out) so the
+ * client stops sending it.
  */
 export function sendOpenAIError(res: ClientResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -26,7 +28,10 @@ export function sendOpenAIError(res: ClientResponse, status: number, message: st
   }
   const body = openAIErrorBody(status, message, code)
   const http2 = 'stream' in res
-  if (status === 413 && !http2) headers = { ...headers, connection: 'close' }
+  if (status === 413 && !http2) {
+    headers = { ...headers, connection: 'close' }
+    lingerOnClose(res.req)
+  }
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
   res.end(body)
   if (status === 413 && http2) res.stream.close()
