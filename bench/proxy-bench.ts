@@ -11,7 +11,9 @@
  * ratios to direct, to the undici proxy and to nginx. Each cell is measured in BENCH_ROUNDS rounds (default 3) of
  * BENCH_SECONDS (default 2) per target, the targets taking turns within a round; tables show each figure's median over the
  * rounds, and each ratio is the median of the rounds' ratios (a ratio taken within one round compares targets measured
- * seconds apart, which matters on a shared machine whose speed drifts by 2× over minutes).
+ * seconds apart, which matters on a shared machine whose speed drifts by 2× over minutes). A last section loads maitred
+ * and the undici proxy at the same time, BENCH_SIDE_BY_SIDE_ROUNDS rounds (default 5) per protocol and mode: the steadiest
+ * CPU ratio this machine gives, since both see the same drift and neither is measured cold after idling.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -29,6 +31,8 @@ const WARM_UP_SECONDS = Math.max(1, Math.round(SECONDS / 2))
 const PROTOCOLS = ['http', 'https'] as const
 const MODES = ['non-streamed', 'streamed'] as const
 const CONCURRENCY = [1, 64] as const
+const SIDE_BY_SIDE_ROUNDS = Math.max(1, Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 5))
+const SIDE_BY_SIDE_CONCURRENCY = 32
 type Protocol = (typeof PROTOCOLS)[number]
 type Mode = (typeof MODES)[number]
 
@@ -127,6 +131,32 @@ function printRatios(results: Results, targets: readonly Target[]): void {
       }
 }
 
+/**
+ * maitred and the undici proxy loaded at the same time (half the concurrency each), so both see the same machine: a
+ * round-to-round drift of the shared machine (±25 % within seconds) moves both alike, and neither is measured cold after
+ * idling while the others ran. The first round warms both up and is not counted.
+ */
+async function printSideBySide(maitred: Target, undici: Target): Promise<void> {
+  console.log(`\nside by side: maitred ÷ undici CPU/req, both loaded at once (concurrency ${SIDE_BY_SIDE_CONCURRENCY} each), ${SIDE_BY_SIDE_ROUNDS} rounds of ${SECONDS} s:`)
+  for (const protocol of PROTOCOLS)
+    for (const mode of MODES) {
+      const ratios: number[] = []
+      const cpu = { maitred: [] as number[], undici: [] as number[] }
+      for (let round = 0; round <= SIDE_BY_SIDE_ROUNDS; round++) {
+        const load = (t: Target) => runLoad(t.name, { url: t.url[protocol], body: BODIES[mode], connections: SIDE_BY_SIDE_CONCURRENCY, seconds: SECONDS, pids: t.pids })
+        const [m, u] = await Promise.all([load(maitred), load(undici)])
+        if (round === 0) continue
+        cpu.maitred.push(m.cpuUsPerRequest!)
+        cpu.undici.push(u.cpuUsPerRequest!)
+        ratios.push(m.cpuUsPerRequest! / u.cpuUsPerRequest!)
+      }
+      const spread = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
+      console.log(
+        `  ${`${protocol.toUpperCase()} ${mode}:`.padEnd(22)} ${median(ratios).toFixed(2)}× (rounds ${spread}); maitred ${median(cpu.maitred).toFixed(0)} µs, undici ${median(cpu.undici).toFixed(0)} µs`,
+      )
+    }
+}
+
 const work = await mkdtemp(join(tmpdir(), 'maitred-bench-proxy-'))
 const started: { stop(): Promise<void> }[] = []
 try {
@@ -181,6 +211,7 @@ try {
       console.log(formatLoadTable(cells))
     }
   printRatios(results, targets)
+  await printSideBySide(targets.find((t) => t.name === 'maitred')!, targets.find((t) => t.name === 'undici')!)
   console.log(`\nmeasured in ${((Date.now() - t0) / 1000).toFixed(0)} s; CPU/req and RSS are the proxy process's (nginx: master + worker) from /proc.`)
 } finally {
   for (const s of started.reverse()) await s.stop()
