@@ -1,6 +1,9 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { connect as netConnect, type AddressInfo } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
+import { generateSelfSignedCertificate, type CertificatePair } from '../picker/extproc/self-signed-certificate.js'
 import { lingerOnClose, type LingerLimits } from './lingering-close.js'
 
 const ANSWER = '{"error":"too large"}'
@@ -13,17 +16,18 @@ afterEach(async () => {
  * A server that answers an upload with a 413 and `connection: close` at once, reading nothing, lingering with `limits`
  * (plain Node without): its port, and when its side of the connection closed.
  */
-async function refusingServer(limits?: LingerLimits): Promise<{ port: number; closedAt: Promise<number> }> {
+async function refusingServer(limits?: LingerLimits, tls?: CertificatePair): Promise<{ port: number; closedAt: Promise<number>; tls?: boolean }> {
   let closed!: (at: number) => void
   const closedAt = new Promise<number>((r) => (closed = r))
-  const server = createServer((req, res) => {
+  const refuse = (req: IncomingMessage, res: ServerResponse) => {
     req.socket.once('close', () => closed(performance.now()))
     if (limits) lingerOnClose(req, limits)
     res.writeHead(413, { connection: 'close', 'content-length': ANSWER.length }).end(ANSWER)
-  })
+  }
+  const server = tls ? createHttpsServer(tls, refuse) : createServer(refuse)
   servers.push(server)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { port: (server.address() as AddressInfo).port, closedAt }
+  return { port: (server.address() as AddressInfo).port, closedAt, tls: tls !== undefined }
 }
 
 /**
@@ -31,15 +35,17 @@ async function refusingServer(limits?: LingerLimits): Promise<{ port: number; cl
  * Half-open, as curl goes on sending after the server's FIN. Returns once the server has closed its side: what the client
  * received, whether it was reset, and how long after the start the server closed.
  */
-async function upload(server: { port: number; closedAt: Promise<number> }, uploadMs: number, end = false) {
+async function upload(server: { port: number; closedAt: Promise<number>; tls?: boolean }, uploadMs: number, end = false) {
   const start = performance.now()
   const piece = `4000\r\n${'x'.repeat(0x4000)}\r\n`
   let answer = ''
   let reset = false
-  const socket = netConnect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+  const begin = () => {
     socket.write('POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n')
     pump()
-  })
+  }
+  const options = { port: server.port, host: '127.0.0.1', allowHalfOpen: true }
+  const socket = server.tls ? tlsConnect({ ...options, rejectUnauthorized: false }, begin) : netConnect(options, begin)
   const pump = () => {
     while (!socket.destroyed && performance.now() - start < uploadMs) if (!socket.write(piece)) return void socket.once('drain', pump)
     if (performance.now() - start < uploadMs) return void setTimeout(pump, 1)
@@ -61,6 +67,13 @@ describe('lingerOnClose', () => {
     expect(closedAfter).toBeGreaterThanOrEqual(590)
     expect(closedAfter).toBeLessThan(3_000)
     expect(reset).toBe(true) // the client never stopped sending
+  })
+
+  it('does the same over TLS', async () => {
+    const { answer, reset, closedAfter } = await upload(await refusingServer({ maxMs: 600, idleMs: 200 }, await generateSelfSignedCertificate()), 60_000)
+    expect(answer.endsWith(`\r\n\r\n${ANSWER}`)).toBe(true)
+    expect(closedAfter).toBeGreaterThanOrEqual(590)
+    expect(reset).toBe(true)
   })
 
   it('closes once the client has sent nothing for idleMs', async () => {
