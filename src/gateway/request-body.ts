@@ -3,9 +3,10 @@ import { GatewayError } from './openai-error.js'
 
 /**
  * Reads the whole request body (the picker needs it), refusing more than `limitBytes` with 413 — past the limit reading
- * stops (the rest is neither read nor buffered) but the request is not destroyed: that would take the connection (HTTP/1.1)
- * or stream (HTTP/2) down before the 413 is written; the 413 then ends the exchange (see sendOpenAIError). Plain events
- * rather than `for await`: this runs per request.
+ * pauses (nothing more is buffered) but the request is not destroyed: that would take the connection (HTTP/1.1) or stream
+ * (HTTP/2) down before the 413 is written. The 413 then ends the exchange (see sendOpenAIError): HTTP/1.1 reads and drops
+ * what the client still sends while its connection closes (lingerOnClose), HTTP/2 resets the stream. Plain events rather
+ * than `for await`: this runs per request.
  */
 export function readRequestBody(req: Readable & { headers: Record<string, string | string[] | undefined> }, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0)
