@@ -88,7 +88,8 @@ async function check(target: Target): Promise<void> {
       for (let i = 0; i < 100; i++) {
         const r = await request(target.url[protocol], { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODIES[mode], dispatcher: insecure })
         const text = await r.body.text()
-        if (r.statusCode === 200 && (mode === 'streamed' ? text.endsWith('data: [DONE]\n\n') : text.includes('"chat.completion"'))) break
+        // A stream must end as the upstream ended it, not with the gateway's error event for a broken upstream.
+        if (r.statusCode === 200 && (mode === 'streamed' ? text.endsWith('data: [DONE]\n\n') && !text.includes('"error"') : text.includes('"chat.completion"'))) break
         last = `${r.statusCode} ${text.slice(0, 200)}`
         if (i === 99) throw new Error(`${target.name} ${protocol} ${mode}: ${last}`)
         await new Promise((resolve) => setTimeout(resolve, 100))

@@ -1,9 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
-import { type Dispatcher, util } from 'undici'
 import { openAIErrorBody } from './openai-error.js'
-
-const { parseHeaders } = util
+import type { UpstreamHandler } from './upstream-connection.js'
 
 export type ClientResponse = ServerResponse | Http2ServerResponse
 
@@ -22,18 +20,14 @@ export interface ClientSinkOptions {
 }
 
 /**
- * An undici dispatch handler that relays one upstream response to the client as bytes arrive (the upstream is paused while
- * the client is not draining). Driven by undici's dispatcher directly — no intermediate stream — because this is the
- * gateway's hot path. When the upstream breaks mid-stream, a Server-Sent-Events response ends with a well-formed error
- * event and `[DONE]` (as vLLM does for in-stream errors) instead of a silent truncation; other responses are cut, so the
- * client sees an incomplete body rather than a wrong one.
- *
- * It speaks the handler protocol undici 7's clients speak internally (onConnect/onHeaders/onData/onComplete/onError,
- * typed as deprecated): a handler of the newer controller API is adapted by an UnwrapHandler and UnwrapController per
- * request, and its trailers parsed even when empty. undici's own `stream()`/`request()` handlers use this protocol too.
+ * Relays one upstream response to the client as bytes arrive (the upstream is paused while the client is not draining),
+ * driven by the upstream connection directly — no intermediate stream — because this is the gateway's hot path. When the
+ * upstream breaks mid-stream, a Server-Sent-Events response ends with a well-formed error event and `[DONE]` (as vLLM does
+ * for in-stream errors) instead of a silent truncation; other responses are cut, so the client sees an incomplete body
+ * rather than a wrong one.
  */
-export class ClientSink implements Dispatcher.DispatchHandler {
-  #abort: ((reason?: Error) => void) | undefined
+export class ClientSink implements UpstreamHandler {
+  #abort: ((reason: Error) => void) | undefined
   #abortReason: Error | undefined
   #resume: (() => void) | undefined
   #discard = false
@@ -50,30 +44,27 @@ export class ClientSink implements Dispatcher.DispatchHandler {
     return this.#started
   }
 
-  /** Aborts the upstream exchange (now, or as soon as undici starts it). */
+  /** Aborts the upstream exchange (now, or as soon as it starts). */
   abort(reason: Error): void {
     this.#abortReason ??= reason
     this.#abort?.(reason)
   }
 
-  onConnect(abort: (reason?: Error) => void): void {
+  onConnect(abort: (reason: Error) => void): void {
     this.#abort = abort
     if (this.#abortReason) abort(this.#abortReason)
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true
-    const headers = parseHeaders(rawHeaders) as IncomingHttpHeaders
+  onHeaders(statusCode: number, headers: IncomingHttpHeaders, resume: () => void): void {
     const answer = this.options.onHeaders(statusCode, headers)
     if (!answer) {
       this.#discard = true
-      return true
+      return
     }
     this.#started = true
     this.#resume = resume
     this.#sse = typeof headers['content-type'] === 'string' && headers['content-type'].startsWith('text/event-stream')
     this.res.writeHead(statusCode, answer.headers)
-    return true
   }
 
   /** Returning false pauses the upstream until the client drains. */

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
-import { Agent, errors as undiciErrors } from 'undici'
 import type { EndpointRef } from '../picker/endpoint.js'
 import { ClientSink, type ClientResponse, type ClientSinkOptions, type SinkOutcome } from './client-sink.js'
+import { UpstreamPool } from './upstream-pool.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; `host` is set by the client for the upstream origin. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings'])
@@ -119,43 +119,18 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, codes: [503], budgetRatio: 0.5, minRetryConcurrency: 10 }
 
 /**
- * The forwarding half of the gateway: one pooled keep-alive undici Agent for all model servers. Responses stream to the
- * client chunk by chunk (undici's dispatcher drives a ClientSink as bytes arrive); the request body is forwarded intact.
+ * The forwarding half of the gateway: keep-alive connections to every model server (UpstreamPool). Responses stream to the
+ * client chunk by chunk (the connection drives a ClientSink as bytes arrive); the request body is forwarded intact.
  */
 export class UpstreamProxy {
-  readonly #agent: Agent
-  /** One pool per distinct upstream TLS setting (CA, SNI, verification); plain and default-trust endpoints share #agent. */
-  readonly #tlsAgents = new Map<string, Agent>()
-  readonly #connectTimeoutMs: number
+  readonly #pool: UpstreamPool
   readonly #budget = new RetryBudget()
   /** Attempts in flight per upstream origin, so a retired endpoint can be stopped once it has no traffic left. */
   readonly #perOrigin = new Map<string, number>()
   readonly #idleWaiters = new Map<string, Set<() => void>>()
 
   constructor(options: { connectTimeoutMs?: number } = {}) {
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 2_000
-    this.#agent = new Agent({ keepAliveTimeout: 4_000, connect: { timeout: this.#connectTimeoutMs }, pipelining: 1 })
-  }
-
-  #dispatcherFor(endpoint: EndpointRef): Agent {
-    const tls = endpoint.tls
-    if (!tls) return this.#agent
-    const key = JSON.stringify([tls.ca ?? '', tls.serverName ?? '', tls.insecureSkipVerify ?? false])
-    let agent = this.#tlsAgents.get(key)
-    if (!agent) {
-      agent = new Agent({
-        keepAliveTimeout: 4_000,
-        pipelining: 1,
-        connect: {
-          timeout: this.#connectTimeoutMs,
-          ...(tls.ca ? { ca: tls.ca } : {}),
-          ...(tls.serverName ? { servername: tls.serverName } : {}),
-          rejectUnauthorized: !tls.insecureSkipVerify,
-        },
-      })
-      this.#tlsAgents.set(key, agent)
-    }
-    return agent
+    this.#pool = new UpstreamPool({ connectTimeoutMs: options.connectTimeoutMs ?? 2_000, keepAliveTimeoutMs: 4_000 })
   }
 
   /**
@@ -183,7 +158,7 @@ export class UpstreamProxy {
               attempt.timedOut = true
               sink.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
             }, req.attemptTimeoutMs)
-          this.#dispatcherFor(endpoint).dispatch({ origin: endpoint.url, path: req.path, method: req.method as 'GET', headers: req.headers, body: req.body }, sink)
+          this.#pool.dispatch(endpoint, req, sink)
           if (!(await outcome).retry) return { endpoint, status: attempt.status, attempts: number, upstreamMs: attempt.headersAt - started }
         } catch (err) {
           if (sink.started || req.cancellation.cancelled) throw err
@@ -229,7 +204,7 @@ export class UpstreamProxy {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#agent.close(), ...[...this.#tlsAgents.values()].map((a) => a.close())])
+    await this.#pool.close()
   }
 }
 /** Where forward() takes its endpoints from, in order (a Service's round-robin, or the picker's choice and fallbacks). */
@@ -308,16 +283,10 @@ class Attempt implements ClientSinkOptions {
   }
 }
 
+/** Failures before any response byte that say the endpoint is unreachable or gone (socket codes, and the pool's own). */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UPSTREAM_CLOSED', 'UPSTREAM_CONNECT_TIMEOUT'])
+
 function isConnectFailure(err: unknown): boolean {
-  const code = (err as { code?: string })?.code
-  return (
-    err instanceof undiciErrors.ConnectTimeoutError ||
-    err instanceof undiciErrors.SocketError ||
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === 'EPIPE' ||
-    code === 'UND_ERR_SOCKET' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'UND_ERR_CLOSED'
-  )
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && CONNECT_FAILURES.has(code)
 }
