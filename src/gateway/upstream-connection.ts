@@ -37,6 +37,8 @@ export class UpstreamSocketError extends Error {
   }
 }
 
+/** How a connection the upstream closed while idle fails the request written to it. */
+const STALE_CLOSE = new Set(['UPSTREAM_CLOSED', 'ECONNRESET', 'EPIPE'])
 /** Methods whose request without a body still says `content-length: 0` (undici and Node's client do the same). */
 const PAYLOAD_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 /** Request bodies up to this size go out in the same write as the head (one buffer, no writev). */
@@ -56,10 +58,12 @@ export class UpstreamConnection implements ResponseEvents {
   #parser = new ResponseParser(this)
   #received = false
   #requestSent = true
+  /** The exchange in flight's request, and how many exchanges this connection has carried (that one included). */
+  #request: UpstreamRequest | undefined
+  #exchanges = 0
   #stopBody: (() => void) | undefined
   /** When it last went idle (performance.now()), for the pool's idle sweep. */
   idleSince = 0
-  readonly #resume = () => this.socket.resume()
 
   constructor(
     readonly socket: Socket,
@@ -67,6 +71,8 @@ export class UpstreamConnection implements ResponseEvents {
     private readonly authority: string,
     /** Called with true when the connection may carry another request, with false once it is closed. */
     private readonly release: (connection: UpstreamConnection, reusable: boolean) => void,
+    /** Sends an exchange again on a new connection (see #fail). */
+    private readonly resend: (request: UpstreamRequest, handler: UpstreamHandler) => void,
   ) {
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 60_000)
@@ -81,6 +87,8 @@ export class UpstreamConnection implements ResponseEvents {
 
   send(request: UpstreamRequest, handler: UpstreamHandler): void {
     this.#handler = handler
+    this.#request = request
+    this.#exchanges++
     this.#received = false
     this.#parser.expect(request.method === 'HEAD')
     handler.onConnect((reason) => {
@@ -130,7 +138,11 @@ export class UpstreamConnection implements ResponseEvents {
   }
 
   onHead(status: number, headers: IncomingHttpHeaders): void {
-    this.#handler!.onHeaders(status, headers, this.#resume)
+    const handler = this.#handler!
+    // A resume that comes after its exchange ended (a client draining late) must not undo the next exchange's pause.
+    handler.onHeaders(status, headers, () => {
+      if (this.#handler === handler) this.socket.resume()
+    })
   }
 
   onBody(chunk: Buffer): void {
@@ -140,13 +152,17 @@ export class UpstreamConnection implements ResponseEvents {
   onEnd(): void {
     const handler = this.#handler!
     this.#handler = undefined
+    this.#request = undefined
     const reusable = this.#parser.keepAlive && this.#requestSent && !this.socket.destroyed
     if (!reusable) {
       this.#stopBody?.()
       this.socket.destroy()
+    } else if (this.socket.isPaused()) this.socket.resume() // an idle connection must see the upstream close it
+    try {
+      handler.onComplete()
+    } finally {
+      if (reusable) this.release(this, true)
     }
-    handler.onComplete()
-    if (reusable) this.release(this, true)
   }
 
   #onData(data: Buffer): void {
@@ -156,7 +172,9 @@ export class UpstreamConnection implements ResponseEvents {
     try {
       this.#parser.feed(data)
     } catch (err) {
-      this.#fail(err as Error)
+      // After a response has ended (bytes past its end), there is no exchange to fail, only a connection not to reuse.
+      if (this.#handler) this.#fail(err as Error)
+      else this.socket.destroy()
     }
   }
 
@@ -168,6 +186,12 @@ export class UpstreamConnection implements ResponseEvents {
     this.socket.destroy()
   }
 
+  /**
+   * Ends the exchange in flight with `err` — or, when a reused connection was closed under a request before any answer,
+   * sends it again on a new connection, once: the upstream closing an idle keep-alive connection just as a request was
+   * written means it never read it (Go's net/http retries the same case, errServerClosedIdle). A body that was streamed
+   * cannot be sent again.
+   */
   #fail(err: Error): void {
     const handler = this.#handler
     if (!handler) return
@@ -175,6 +199,9 @@ export class UpstreamConnection implements ResponseEvents {
     this.#parser.stop()
     this.#stopBody?.()
     this.socket.destroy()
+    const request = this.#request!
+    const replayable = request.body === null || Buffer.isBuffer(request.body)
+    if (this.#exchanges > 1 && !this.#received && replayable && STALE_CLOSE.has((err as { code?: string }).code ?? '')) return this.resend(request, handler)
     handler.onError(err)
   }
 }

@@ -131,6 +131,22 @@ describe('UpstreamPool', () => {
     await once(request.socket, 'close')
   })
 
+  it('does not reuse a connection whose upstream sent bytes past the end of a response', async () => {
+    let connections = 0
+    const server = await listen(
+      createTcpServer((socket: Socket) => {
+        connections++
+        socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n'))
+      }),
+    )
+    const pool = newPool()
+    const at = endpoint(`http://127.0.0.1:${server.port}`)
+    expect((await send(pool, at)).body).toBe('ok')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect((await send(pool, at)).body).toBe('ok')
+    expect(connections).toBe(2)
+  })
+
   it('reports a refused connection with its code, before any response', async () => {
     const server = await listen(createTcpServer())
     const port = server.port
@@ -141,6 +157,25 @@ describe('UpstreamPool', () => {
   it('reports an upstream that closes without answering as UPSTREAM_CLOSED (so the proxy may retry elsewhere)', async () => {
     const server = await listen(createTcpServer((socket: Socket) => socket.once('data', () => socket.end())))
     await expect(send(newPool(), endpoint(`http://127.0.0.1:${server.port}`))).rejects.toMatchObject({ code: 'UPSTREAM_CLOSED', message: /before responding/ })
+  })
+
+  it('sends a request again on a new connection when a reused one is closed under it before any answer (not a streamed body)', async () => {
+    let connections = 0
+    const server = await listen(
+      createTcpServer((socket: Socket) => {
+        connections++
+        let requests = 0
+        // Every connection answers once, then closes as its next request arrives: the keep-alive race.
+        socket.on('data', () => (++requests === 2 ? socket.destroy() : socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')))
+      }),
+    )
+    const pool = newPool()
+    const at = endpoint(`http://127.0.0.1:${server.port}`)
+    expect((await send(pool, at)).body).toBe('ok')
+    expect((await send(pool, at, { method: 'POST', body: Buffer.from('{}') })).body).toBe('ok')
+    expect(connections).toBe(2)
+    await expect(send(pool, at, { method: 'POST', body: Readable.from([Buffer.from('{}')]) })).rejects.toMatchObject({ code: 'UPSTREAM_CLOSED' })
+    expect(connections).toBe(2)
   })
 
   it('times out a connection whose TLS handshake never completes', async () => {

@@ -92,7 +92,12 @@ export class UpstreamPool {
     const timer = setTimeout(() => socket.destroy(new UpstreamSocketError(`connect timeout after ${timeoutMs} ms to ${origin.authority}`, 'UPSTREAM_CONNECT_TIMEOUT')), timeoutMs)
     socket.once(origin.secure ? 'secureConnect' : 'connect', () => clearTimeout(timer))
     socket.once('close', () => clearTimeout(timer))
-    const connection = new UpstreamConnection(socket, origin.authority, (c, reusable) => this.#release(origin, c, reusable))
+    const connection = new UpstreamConnection(
+      socket,
+      origin.authority,
+      (c, reusable) => this.#release(origin, c, reusable),
+      (request, handler) => this.#connect(origin).send(request, handler),
+    )
     this.#open.add(connection)
     return connection
   }

@@ -44,9 +44,8 @@ const enum State {
  * content-length and transfer-encoding together, differing content-lengths, obsolete line folding, bytes after the end —
  * is an UpstreamProtocolError, as in llhttp's strict mode, so a response cannot be read two ways.
  *
- * Written for the proxy's hot path rather than taken from undici (whose client the gateway used before): the whole
- * exchange through undici's dispatcher cost ≈ 15 µs of CPU per proxied request more than this (bench:proxy's side-by-side
- * figures are in the README).
+ * Written for the proxy's hot path rather than taken from undici, whose client the gateway used before: the exchange
+ * through undici's dispatcher cost 10–15 µs of CPU per proxied request more (≈ 10 %; docs/architecture.md).
  */
 export class ResponseParser {
   #state = State.Idle
