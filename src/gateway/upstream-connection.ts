@@ -62,8 +62,10 @@ export class UpstreamConnection implements ResponseEvents {
   #request: UpstreamRequest | undefined
   #exchanges = 0
   #stopBody: (() => void) | undefined
-  /** When it last went idle (performance.now()), for the pool's idle sweep. */
-  idleSince = 0
+  /** Until when (performance.now()) the pool may use it again, once idle. */
+  idleUntil = 0
+  /** How long the upstream keeps an idle connection open, from the last answer's `keep-alive: timeout=N`; 0 = unsaid. */
+  upstreamIdleMs = 0
 
   constructor(
     readonly socket: Socket,
@@ -139,6 +141,8 @@ export class UpstreamConnection implements ResponseEvents {
 
   onHead(status: number, headers: IncomingHttpHeaders): void {
     const handler = this.#handler!
+    const keepAlive = headers['keep-alive']
+    this.upstreamIdleMs = typeof keepAlive === 'string' ? keepAliveTimeoutMs(keepAlive) : 0
     // A resume that comes after its exchange ended (a client draining late) must not undo the next exchange's pause.
     handler.onHeaders(status, headers, () => {
       if (this.#handler === handler) this.socket.resume()
@@ -205,6 +209,18 @@ export class UpstreamConnection implements ResponseEvents {
     handler.onError(err)
   }
 }
+
+/** `timeout=N` of a Keep-Alive header (RFC 2068 §19.7.1, which Node's and other servers send), in ms; 0 when absent. */
+function keepAliveTimeoutMs(value: string): number {
+  // A server sends the same value on every answer: parsed once.
+  if (value !== lastKeepAlive.value) {
+    const match = /(?:^|[\s,])timeout\s*=\s*(\d+)/i.exec(value)
+    lastKeepAlive.value = value
+    lastKeepAlive.ms = match ? Number(match[1]) * 1_000 : 0
+  }
+  return lastKeepAlive.ms
+}
+const lastKeepAlive = { value: '', ms: 0 }
 
 /** The request line and headers, without the body's framing header and the blank line (which the caller adds). */
 function requestHead(request: UpstreamRequest, authority: string): string {

@@ -147,6 +147,26 @@ describe('UpstreamPool', () => {
     expect(connections).toBe(2)
   })
 
+  it('keeps a connection no longer than a second under the idle timeout the upstream announces', async () => {
+    let connections = 0
+    let announce = 1
+    const server = await listen(
+      createTcpServer((socket: Socket) => {
+        connections++
+        socket.on('data', () => socket.write(`HTTP/1.1 200 OK\r\nKeep-Alive: timeout=${announce}\r\ncontent-length: 2\r\n\r\nok`))
+      }),
+    )
+    const pool = newPool()
+    const at = endpoint(`http://127.0.0.1:${server.port}`)
+    await send(pool, at)
+    await send(pool, at)
+    expect(connections).toBe(2) // timeout=1: nothing left to keep it for
+    announce = 3
+    await send(pool, at)
+    await send(pool, at)
+    expect(connections).toBe(3)
+  })
+
   it('reports a refused connection with its code, before any response', async () => {
     const server = await listen(createTcpServer())
     const port = server.port

@@ -5,7 +5,10 @@ import { UpstreamConnection, UpstreamSocketError, type UpstreamHandler, type Ups
 
 export interface UpstreamPoolOptions {
   connectTimeoutMs: number
-  /** Idle connections are closed after this (below the 5 s of uvicorn, vLLM's server, so the upstream rarely closes first). */
+  /**
+   * Idle connections are closed after this (below the 5 s of uvicorn, vLLM's server, so the upstream rarely closes first),
+   * or a second before the idle timeout the upstream announces (`keep-alive: timeout=N`) when that is shorter.
+   */
   keepAliveTimeoutMs: number
 }
 
@@ -23,8 +26,8 @@ interface Origin {
 /**
  * Keep-alive connections to every model server, one request at a time on each: a request takes an idle connection to its
  * endpoint's origin or opens one (TLS with the endpoint's CA, SNI and verification settings), and the connection comes back
- * when its response has ended cleanly. Idle connections are closed after `keepAliveTimeoutMs` by a sweep once a second
- * (no timer per request).
+ * when its response has ended cleanly. An idle connection past its keep-alive time is not used again; a sweep once a second
+ * closes those (no timer per request).
  */
 export class UpstreamPool {
   /** By origin URL and TLS setting; endpoints are resolved once each (they are long-lived objects). */
@@ -37,7 +40,7 @@ export class UpstreamPool {
   #closed: (() => void) | undefined
 
   constructor(private readonly options: UpstreamPoolOptions) {
-    this.#sweep = setInterval(() => this.#closeIdle(performance.now() - options.keepAliveTimeoutMs), 1_000).unref()
+    this.#sweep = setInterval(() => this.#closeIdle(performance.now()), 1_000).unref()
   }
 
   dispatch(endpoint: EndpointRef, request: UpstreamRequest, handler: UpstreamHandler): void {
@@ -46,8 +49,15 @@ export class UpstreamPool {
       return handler.onError(new UpstreamSocketError('the gateway is shutting down', 'UPSTREAM_CLOSED'))
     }
     const origin = this.#byEndpoint.get(endpoint) ?? this.#resolve(endpoint)
-    const connection = origin.idle.pop() ?? this.#connect(origin)
-    connection.send(request, handler)
+    let connection = origin.idle.pop()
+    if (connection && connection.idleUntil < performance.now()) {
+      const now = performance.now()
+      while (connection && connection.idleUntil < now) {
+        connection.close()
+        connection = origin.idle.pop()
+      }
+    }
+    ;(connection ?? this.#connect(origin)).send(request, handler)
   }
 
   /** Closes idle connections now and the others as their exchanges end; resolves once none is open. */
@@ -103,8 +113,10 @@ export class UpstreamPool {
   }
 
   #release(origin: Origin, connection: UpstreamConnection, reusable: boolean): void {
-    if (reusable && !this.#closing) {
-      connection.idleSince = performance.now()
+    const announced = connection.upstreamIdleMs
+    const idleMs = announced > 0 ? Math.min(this.options.keepAliveTimeoutMs, announced - 1_000) : this.options.keepAliveTimeoutMs
+    if (reusable && !this.#closing && idleMs > 0) {
+      connection.idleUntil = performance.now() + idleMs
       origin.idle.push(connection)
       return
     }
@@ -115,12 +127,13 @@ export class UpstreamPool {
     if (this.#closing && this.#open.size === 0) this.#closed?.()
   }
 
-  /** Closes connections idle since before `before` (the oldest are first in each list). */
-  #closeIdle(before: number): void {
+  /** Closes idle connections whose time ends before `now`. */
+  #closeIdle(now: number): void {
     for (const origin of this.#origins.values()) {
-      let n = 0
-      while (n < origin.idle.length && origin.idle[n]!.idleSince < before) n++
-      for (const connection of origin.idle.splice(0, n)) connection.close()
+      const expired = origin.idle.filter((c) => c.idleUntil < now)
+      if (expired.length === 0) continue
+      origin.idle.splice(0, origin.idle.length, ...origin.idle.filter((c) => c.idleUntil >= now))
+      for (const connection of expired) connection.close()
     }
   }
 }
