@@ -55,7 +55,7 @@ const BAD_PATH = /[^\u0021-\u00ff]/
  */
 export class UpstreamConnection implements ResponseEvents {
   #handler: UpstreamHandler | undefined
-  #parser = new ResponseParser(this)
+  readonly #parser = new ResponseParser(this)
   #received = false
   #requestSent = true
   /** The exchange in flight's request, and how many exchanges this connection has carried (that one included). */
@@ -82,7 +82,7 @@ export class UpstreamConnection implements ResponseEvents {
     socket.on('end', () => this.#onEnd())
     socket.on('error', (err: Error) => this.#fail(err))
     socket.on('close', () => {
-      this.#fail(new UpstreamSocketError(this.#received ? 'upstream closed the connection before the response ended' : 'upstream closed the connection before responding', 'UPSTREAM_CLOSED'))
+      this.#fail(this.#closedEarly())
       this.release(this, false)
     })
   }
@@ -184,10 +184,13 @@ export class UpstreamConnection implements ResponseEvents {
 
   /** The upstream closed its side: that ends a body framed by the close; otherwise the exchange failed. */
   #onEnd(): void {
-    if (this.#handler && this.#parser.busy && !this.#parser.closed()) {
-      this.#fail(new UpstreamSocketError(this.#received ? 'upstream closed the connection before the response ended' : 'upstream closed the connection before responding', 'UPSTREAM_CLOSED'))
-    }
+    if (this.#handler && this.#parser.busy && !this.#parser.closed()) this.#fail(this.#closedEarly())
     this.socket.destroy()
+  }
+
+  #closedEarly(): UpstreamSocketError {
+    const when = this.#received ? 'before the response ended' : 'before responding'
+    return new UpstreamSocketError(`upstream closed the connection ${when}`, 'UPSTREAM_CLOSED')
   }
 
   /**

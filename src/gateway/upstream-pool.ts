@@ -49,13 +49,11 @@ export class UpstreamPool {
       return handler.onError(new UpstreamSocketError('the gateway is shutting down', 'UPSTREAM_CLOSED'))
     }
     const origin = this.#byEndpoint.get(endpoint) ?? this.#resolve(endpoint)
+    const now = performance.now()
     let connection = origin.idle.pop()
-    if (connection && connection.idleUntil < performance.now()) {
-      const now = performance.now()
-      while (connection && connection.idleUntil < now) {
-        connection.close()
-        connection = origin.idle.pop()
-      }
+    while (connection && connection.idleUntil < now) {
+      connection.close()
+      connection = origin.idle.pop()
     }
     ;(connection ?? this.#connect(origin)).send(request, handler)
   }
