@@ -109,6 +109,11 @@ describe('UpstreamPool', () => {
     expect(chunked).toMatchObject({ method: 'PUT', host: 'model.example', te: 'chunked', body: 'abcd' })
     const sized = JSON.parse((await send(pool, at, { method: 'POST', headers: { 'content-length': '4' }, body: Readable.from([Buffer.from('wxyz')]) })).body)
     expect(sized).toMatchObject({ cl: '4', body: 'wxyz' })
+    // Past 16 KiB the head and the body go out as two writes.
+    const large = JSON.parse((await send(pool, at, { method: 'POST', body: Buffer.alloc(100_000, 'x') })).body)
+    expect(large).toMatchObject({ cl: '100000', body: 'x'.repeat(100_000) })
+    const head = await send(pool, at, { method: 'HEAD' })
+    expect(head).toMatchObject({ status: 200, body: '' })
     const empty = await send(pool, at, { method: 'POST' })
     expect(JSON.parse(empty.body)).toMatchObject({ cl: '0', body: '' })
     expect(empty.headers['set-cookie']).toEqual(['a=1', 'b=2'])
