@@ -12,9 +12,22 @@ const pathMatch = z.strictObject({
   value: z.string().max(1024).default('/'),
 })
 
+/** Gateway API's HTTPHeaderName: RFC 7230 token characters, at most 256. */
+const headerName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~ only)')
+
+/** A header value the gateway sends: no CR, LF or other control characters (they would split or corrupt the header). */
+const headerValue = z
+  .string()
+  .max(4096)
+  .refine((v) => !/[\0-\x08\x0a-\x1f\x7f]/.test(v), 'must not contain CR, LF or other control characters')
+
 const nameValueMatch = z.strictObject({
   type: z.enum(['Exact', 'RegularExpression']).default('Exact'),
-  name: z.string().min(1).max(256),
+  name: headerName,
   value: z.string().max(4096),
 })
 
@@ -27,9 +40,9 @@ export const httpRouteMatch = z.strictObject({
 export type HTTPRouteMatch = z.output<typeof httpRouteMatch>
 
 const headerModifier = z.strictObject({
-  set: z.array(z.strictObject({ name: z.string().min(1), value: z.string() })).max(16).optional(),
-  add: z.array(z.strictObject({ name: z.string().min(1), value: z.string() })).max(16).optional(),
-  remove: z.array(z.string().min(1)).max(16).optional(),
+  set: z.array(z.strictObject({ name: headerName, value: headerValue })).max(16).optional(),
+  add: z.array(z.strictObject({ name: headerName, value: headerValue })).max(16).optional(),
+  remove: z.array(headerName).max(16).optional(),
 })
 
 const pathModifier = z.union([

@@ -64,6 +64,23 @@ spec:
     ])
   })
 
+  it('header names and values of route filters are checked (a value with CR/LF would split the header)', () => {
+    const errs = messages(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  rules:
+  - filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier:
+        set: [{name: "x ok", value: "a"}, {name: x-b, value: "1\\r\\nx-evil: 2"}]
+`)
+    expect(errs).toEqual([
+      expect.stringMatching(/^my-stack\.yaml:9: HTTPRoute\/default\/r: spec\.rules\[0\]\.filters\[0\]\.requestHeaderModifier\.set\[0\]\.name: must be an HTTP header name/),
+      'my-stack.yaml:9: HTTPRoute/default/r: spec.rules[0].filters[0].requestHeaderModifier.set[1].value: must not contain CR, LF or other control characters',
+    ])
+  })
+
   it('YAML syntax errors carry their line', () => {
     const [msg] = messages('kind: Gateway\nmetadata: {name: [\n')
     expect(msg).toMatch(/^my-stack\.yaml:\d+: document 1: /)
