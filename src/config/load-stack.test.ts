@@ -3,6 +3,8 @@ import { formatConfigError } from './config-error.js'
 import { parseStackText } from './load-stack.js'
 
 const messages = (text: string) => parseStackText(text, 'my-stack.yaml').errors.map(formatConfigError)
+/** Errors of an HTTPRoute `default/r` with these rules (its first rule is on line 6). */
+const routeErrors = (rules: string) => messages(`apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\nspec:\n  rules:\n${rules}`)
 
 describe('parseStackText errors name the file, line, resource and field', () => {
   it('unknown fields are errors, one per field', () => {
@@ -51,12 +53,7 @@ spec:
   })
 
   it('path values are checked (no //, must start with /)', () => {
-    const errs = messages(`apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r}
-spec:
-  rules:
-  - matches: [{path: {value: "a//b"}}]
+    const errs = routeErrors(`  - matches: [{path: {value: "a//b"}}]
 `)
     expect(errs).toEqual([
       'my-stack.yaml:6: HTTPRoute/default/r: spec.rules[0].matches[0].path.value: must start with /',
@@ -65,12 +62,7 @@ spec:
   })
 
   it('header names and values of route filters are checked (a value with CR/LF would split the header)', () => {
-    const errs = messages(`apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: r}
-spec:
-  rules:
-  - filters:
+    const errs = routeErrors(`  - filters:
     - type: RequestHeaderModifier
       requestHeaderModifier:
         set: [{name: "x ok", value: "a"}, {name: x-b, value: "1\\r\\nx-evil: 2"}]
