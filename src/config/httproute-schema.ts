@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { BAD_FIELD_VALUE, TOKEN } from '../gateway/http-field-syntax.js'
 import { gatewayDuration, objectMeta, resourceName } from './object-meta.js'
 
 const pathValue = z
@@ -17,13 +18,13 @@ const headerName = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/, 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~ only)')
+  .regex(TOKEN, 'must be an HTTP header name (letters, digits and !#$%&\'*+-.^_`|~ only)')
 
 /** A header value the gateway sends: no CR, LF or other control characters (they would split or corrupt the header). */
 const headerValue = z
   .string()
   .max(4096)
-  .refine((v) => !/[\0-\x08\x0a-\x1f\x7f]/.test(v), 'must not contain CR, LF or other control characters')
+  .refine((v) => !BAD_FIELD_VALUE.test(v), 'must not contain CR, LF or other control characters')
 
 const nameValueMatch = z.strictObject({
   type: z.enum(['Exact', 'RegularExpression']).default('Exact'),

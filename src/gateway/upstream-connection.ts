@@ -82,7 +82,7 @@ export class UpstreamConnection implements ResponseEvents {
     socket.on('end', () => this.#onEnd())
     socket.on('error', (err: Error) => this.#fail(err))
     socket.on('close', () => {
-      this.#fail(this.#closedEarly())
+      if (this.#handler) this.#fail(this.#closedEarly())
       this.release(this, false)
     })
   }

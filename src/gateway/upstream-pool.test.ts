@@ -2,15 +2,16 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
+import { startUpstream } from '../../test/integration/upstreams.js'
 import type { EndpointRef } from '../picker/endpoint.js'
 import { LocalCertificateAuthority } from '../runtime/local-certificate-authority.js'
 import type { UpstreamHandler, UpstreamRequest } from './upstream-connection.js'
 import { UpstreamPool } from './upstream-pool.js'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 
 interface Exchange {
   status: number
@@ -84,16 +85,13 @@ function send(pool: UpstreamPool, at: EndpointRef, request: Partial<UpstreamRequ
 
 /** Echoes method, path, host, framing headers and the body it read; counts the connections it accepted. */
 async function echoServer(): Promise<Server & { port: number; connections: number }> {
-  const server = createServer({ keepAliveTimeout: 60_000 }, (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const h = req.headers
-      res.setHeader('set-cookie', ['a=1', 'b=2'])
-      res.end(JSON.stringify({ method: req.method, url: req.url, host: h.host, cl: h['content-length'], te: h['transfer-encoding'], x: h['x-a'], body: Buffer.concat(chunks).toString() }))
-    })
+  const upstream = await startUpstream((req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const h = req.headers
+    res.setHeader('set-cookie', ['a=1', 'b=2'])
+    res.end(JSON.stringify({ method: req.method, url: req.url, host: h.host, cl: h['content-length'], te: h['transfer-encoding'], x: h['x-a'], body: body.toString() }))
   })
-  const s = Object.assign(await listen(server), { connections: 0 })
+  closers.push(() => upstream.close())
+  const s = Object.assign(upstream.server, { port: Number(new URL(upstream.url).port), connections: 0 })
   s.on('connection', () => s.connections++)
   return s
 }

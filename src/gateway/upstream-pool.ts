@@ -111,27 +111,30 @@ export class UpstreamPool {
   }
 
   #release(origin: Origin, connection: UpstreamConnection, reusable: boolean): void {
-    const announced = connection.upstreamIdleMs
-    const idleMs = announced > 0 ? Math.min(this.options.keepAliveTimeoutMs, announced - 1_000) : this.options.keepAliveTimeoutMs
-    if (reusable && !this.#closing && idleMs > 0) {
-      connection.idleUntil = performance.now() + idleMs
-      origin.idle.push(connection)
+    if (!reusable) {
+      const at = origin.idle.indexOf(connection)
+      if (at >= 0) origin.idle.splice(at, 1)
+      this.#open.delete(connection)
+      if (this.#closing && this.#open.size === 0) this.#closed?.()
       return
     }
-    if (reusable) return connection.close()
-    const at = origin.idle.indexOf(connection)
-    if (at >= 0) origin.idle.splice(at, 1)
-    this.#open.delete(connection)
-    if (this.#closing && this.#open.size === 0) this.#closed?.()
+    const announced = connection.upstreamIdleMs
+    const idleMs = announced > 0 ? Math.min(this.options.keepAliveTimeoutMs, announced - 1_000) : this.options.keepAliveTimeoutMs
+    if (this.#closing || idleMs <= 0) return connection.close()
+    connection.idleUntil = performance.now() + idleMs
+    origin.idle.push(connection)
   }
 
   /** Closes idle connections whose time ends before `now`. */
   #closeIdle(now: number): void {
     for (const origin of this.#origins.values()) {
-      const expired = origin.idle.filter((c) => c.idleUntil < now)
-      if (expired.length === 0) continue
-      origin.idle.splice(0, origin.idle.length, ...origin.idle.filter((c) => c.idleUntil >= now))
-      for (const connection of expired) connection.close()
+      const idle = origin.idle
+      let kept = 0
+      for (const connection of idle) {
+        if (connection.idleUntil < now) connection.close()
+        else idle[kept++] = connection
+      }
+      idle.length = kept
     }
   }
 }

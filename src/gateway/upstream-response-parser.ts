@@ -323,6 +323,8 @@ function lastCoding(te: string | string[]): string {
 
 function hasToken(value: string | string[] | undefined, token: string): boolean {
   if (value === undefined) return false
+  // The common case, one token (`connection: keep-alive` on every answer of a Node server), needs no split.
+  if (typeof value === 'string' && !value.includes(',')) return value.trim().toLowerCase() === token
   const all = (Array.isArray(value) ? value.join(',') : value).toLowerCase()
   return all.split(',').some((t) => t.trim() === token)
 }
