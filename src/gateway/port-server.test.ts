@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LocalCertificateAuthority } from '../runtime/local-certificate-authority.js'
-import type { ClientResponse } from './client-sink.js'
 import { PortServer, type PortServerOptions } from './port-server.js'
 import type { ClientRequest, RequestHandler } from './request-handler.js'
 
@@ -14,8 +13,8 @@ const OPTIONS: PortServerOptions = { maxHeaderBytes: 16 * 1024, headersTimeoutMs
 
 /** An HTTP/2 handler answering "a" at once and "b" after `quietMs`: silent in between, like a long completion. */
 function slowHandler(quietMs: number): RequestHandler {
-  const handle = (_req: ClientRequest, res: Http2ServerResponse, _host: string, onClose: (res: ClientResponse) => void) => {
-    res.on('close', () => onClose(res))
+  const handle = (_req: ClientRequest, res: Http2ServerResponse, _host: string, onClose: () => void) => {
+    res.on('close', onClose)
     res.writeHead(200)
     res.write('a')
     setTimeout(() => res.end('b'), quietMs)
@@ -98,6 +97,25 @@ describe('PortServer: HTTP/2 sessions on an HTTP port (h2c)', () => {
     await server.close(5_000)
     await goaway
     expect(await answer).toEqual({ status: 200, body: 'ab', rstCode: 0 })
+  })
+
+  it('close() at its deadline cuts the responses still in flight, HTTP/2 and HTTP/1.1 alike', async () => {
+    const { server, port, session } = await start(60_000)
+    const h2 = get(session)
+    const h1 = new Promise<string>((resolve) => {
+      const socket = netConnect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nhost: localhost\r\n\r\n'))
+      let answer = ''
+      socket.on('data', (d: Buffer) => (answer += d.toString()))
+      socket.on('error', () => {})
+      socket.on('close', () => resolve(answer))
+    })
+    while (server.inFlight < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+    const started = performance.now()
+    await server.close(200)
+    expect(performance.now() - started).toBeLessThan(2_000)
+    expect((await h2).body).toBe('a')
+    expect(await h1).toMatch(/^HTTP\/1\.1 200 [^]*\r\n1\r\na\r\n$/)
+    expect(server.inFlight).toBe(0)
   })
 
   it('close() does not wait for a connection that has sent nothing yet', async () => {

@@ -74,7 +74,7 @@ export class RequestHandler {
   ) {}
 
   /** `host` is the request's host without port, when the caller has it already; `onClose` runs when the response closes. */
-  handle(req: ClientRequest, res: ClientResponse, host: string = requestHost(req), onClose?: (res: ClientResponse) => void): void {
+  handle(req: ClientRequest, res: ClientResponse, host: string = requestHost(req), onClose?: () => void): void {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID()
     const target = req.url ?? '/'
     const { path: rawPath, query } = splitTarget(target)
@@ -87,7 +87,7 @@ export class RequestHandler {
       cancellation: new Cancellation(),
     }
     res.on('close', () => {
-      onClose?.(res)
+      onClose?.()
       this.#finish(ex, res)
       if (!res.writableFinished) ex.cancellation.cancel()
     })
