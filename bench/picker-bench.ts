@@ -66,7 +66,7 @@ async function latency(endpoints: number, tokens: number) {
     const d = await picker.pick(request)
     const ms = performance.now() - start
     const used = process.cpuUsage(cpuStart)
-    picker.complete({ requestId: `r${i}`, endpoint: d.endpoint, status: 200 })
+    picker.complete({ decision: d, requestId: `r${i}`, endpoint: d.endpoint, status: 200 })
     if (i < WARMUP) continue
     wall.push(ms)
     cpu.push((used.user + used.system) / 1000)

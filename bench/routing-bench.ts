@@ -89,7 +89,7 @@ const pickerStrategy = (name: string, config: unknown): Strategy => ({
     return {
       route: async (req, requestId) => {
         const d = await picker.pick({ requestId, path: '/v1/completions', headers: {}, body: { model: MODEL, prompt: req.prompt, max_tokens: req.maxTokens } })
-        return { ref: d.endpoint, done: () => picker.complete({ requestId, endpoint: d.endpoint, status: 200 }) }
+        return { ref: d.endpoint, done: () => picker.complete({ decision: d, requestId, endpoint: d.endpoint, status: 200 }) }
       },
       close: () => picker.close(),
     }

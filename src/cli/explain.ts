@@ -117,7 +117,7 @@ async function explainFromStackFile(opts: ExplainOptions, body: Record<string, u
     picker.setEndpoints(pool.endpoints)
     const requestId = randomUUID()
     const decision = await picker.pick({ requestId, path: opts.path, headers, body }, { explain: true })
-    picker.complete({ requestId, endpoint: decision.endpoint, status: 200 })
+    picker.complete({ decision, requestId, endpoint: decision.endpoint, status: 200 })
     return { pool: pool.pool, requestId, endpoint: decision.endpoint.address, profiles: decision.profiles, rows: decision.explain ?? [] }
   } finally {
     await picker.close()

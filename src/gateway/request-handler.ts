@@ -169,7 +169,7 @@ export class RequestHandler {
     try {
       outcome = await this.proxy.forward(forward, res, new PoolCandidates(decision, pool), retry)
     } finally {
-      pool.picker.complete({ requestId: ex.record.request_id, endpoint: outcome.endpoint, status: outcome.status })
+      pool.picker.complete({ decision, requestId: ex.record.request_id, endpoint: outcome.endpoint, status: outcome.status })
     }
   }
 

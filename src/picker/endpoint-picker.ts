@@ -43,10 +43,17 @@ export interface Decision {
   /** Profiles that ran, in order. */
   readonly profiles: readonly string[]
   readonly explain?: readonly ExplainRow[]
+  /**
+   * The picker's own record of this pick (its in-flight entry, its ext_proc stream), which `complete` gets back with the
+   * decision: a picker keeps no table of requests in flight by id (docs/architecture.md).
+   */
+  readonly ticket?: unknown
 }
 
 /** Completion feedback, so stateful plugins (in-flight counts, session affinity, LRU) can learn. */
 export interface PickOutcome {
+  /** The decision this request was forwarded by, as `pick` returned it. */
+  readonly decision: Decision
   readonly requestId: string
   readonly endpoint: EndpointRef
   readonly status: number

@@ -77,7 +77,7 @@ describe('createInProcessPicker', () => {
     for (let i = 0; i < 10; i++) {
       const d = await p.pick(req({ model: 'm', messages: [{ role: 'system', content: system }, { role: 'user', content: `question ${i}` }] }, {}, `r${i}`))
       picks.add(d.endpoint.id)
-      p.complete({ requestId: `r${i}`, endpoint: d.endpoint, status: 200 })
+      p.complete({ decision: d, requestId: `r${i}`, endpoint: d.endpoint, status: 200 })
     }
     expect(picks.size).toBe(1)
   })
@@ -151,7 +151,7 @@ describe('createInProcessPicker', () => {
     const a = await p.pick(req({ model: 'm', prompt: big }, {}, 'a'))
     const b = await p.pick(req({ model: 'm', prompt: big }, {}, 'b'))
     expect(b.endpoint.id).not.toBe(a.endpoint.id)
-    p.complete({ requestId: 'a', endpoint: a.endpoint, status: 200 })
+    p.complete({ decision: a, requestId: 'a', endpoint: a.endpoint, status: 200 })
     const c = await p.pick(req({ model: 'm', prompt: big }, {}, 'c'))
     expect(c.endpoint.id).toBe(a.endpoint.id)
   })

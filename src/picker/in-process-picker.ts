@@ -2,15 +2,16 @@ import type { Registry } from 'prom-client'
 import { Agent, request as undiciRequest } from 'undici'
 import { parse as parseYaml } from 'yaml'
 import { EndpointStore, type ScrapeFetch } from './datalayer/endpoint-store.js'
-import { InFlightTracker } from './datalayer/in-flight.js'
+import { InFlightTracker, type InFlightEntry } from './datalayer/in-flight.js'
 import { DEFAULT_PICKER_CONFIG_YAML } from './default-config.js'
 import type { EndpointRef } from './endpoint.js'
-import { PickerError, type Decision, type EndpointPicker, type PickOptions, type PickRequest } from './endpoint-picker.js'
+import { PickerError, type Decision, type EndpointPicker, type PickOptions, type PickOutcome, type PickRequest } from './endpoint-picker.js'
 import { EppMetrics } from './epp-metrics.js'
 import { loadEndpointPickerConfig, type LoadedConfig } from './framework/config-loader.js'
 import { instantiatePlugins, isEndpointAware } from './framework/plugin-set.js'
 import { Scheduler } from './framework/scheduler.js'
 import type { Endpoint, PromptReader, RequestMutations, SchedulingRequest } from './framework/types.js'
+import { ListNode } from './linked-list.js'
 import { hasInFlightTimeout } from './plugins/active-request-scorer.js'
 import type { EngineConfig } from './datalayer/engine-metrics.js'
 import type { MetricsDataSourceParams } from './plugins/metrics-data-source.js'
@@ -152,7 +153,7 @@ class InProcessPicker implements EndpointPicker {
     const targets = out.result.profileResults.get(out.result.primaryProfile)?.targets ?? []
     const primary = targets[0]
     if (!primary) throw this.#fail(new PickerError(503, 'no endpoint chosen', 'rejected-no-endpoints'), targetModel)
-    this.#inFlight.add(sreq.requestId, primary.ref.id, sreq.inputTokens, now)
+    const ticket = this.#inFlight.add(primary.ref.id, sreq.inputTokens, now)
     if (this.#metrics) {
       this.#metrics.schedulerE2e.labels().observe((performance.now() - started) / 1000)
       this.#metrics.requests.labels(targetModel, targetModel).inc()
@@ -160,7 +161,7 @@ class InProcessPicker implements EndpointPicker {
       this.#metrics.schedulerAttempts.labels('success', targetModel, primary.ref.name, primary.ref.namespace, port).inc()
     }
     // Built field by field: spreads of conditional objects allocate one object each, on every request.
-    const decision: { -readonly [K in keyof Decision]: Decision[K] } = { endpoint: primary.ref, fallbacks: NO_FALLBACKS, headers: mutations.headers, profiles: out.profilesRun }
+    const decision: { -readonly [K in keyof Decision]: Decision[K] } = { endpoint: primary.ref, fallbacks: NO_FALLBACKS, headers: mutations.headers, profiles: out.profilesRun, ticket }
     if (targets.length > 1) decision.fallbacks = targets.slice(1).map((e) => e.ref)
     if (mutations.removeHeaders.size > 0) decision.removeHeaders = [...mutations.removeHeaders]
     for (const _ in mutations.responseHeaders) {
@@ -171,8 +172,9 @@ class InProcessPicker implements EndpointPicker {
     return decision
   }
 
-  complete(outcome: { requestId: string; endpoint: EndpointRef; status: number }): void {
-    this.#inFlight.remove(outcome.requestId)
+  complete(outcome: PickOutcome): void {
+    const ticket = outcome.decision.ticket
+    if (ticket instanceof ListNode) this.#inFlight.remove(ticket as InFlightEntry)
   }
 
   setEndpoints(endpoints: readonly EndpointRef[]): void {
@@ -180,6 +182,7 @@ class InProcessPicker implements EndpointPicker {
     for (const plugin of this.#scheduler.plugins.plugins.values()) {
       if (isEndpointAware(plugin)) for (const id of removed) plugin.endpointRemoved(id)
     }
+    for (const id of removed) this.#inFlight.forget(id)
   }
 
   endpointStates() {

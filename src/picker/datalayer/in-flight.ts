@@ -1,62 +1,66 @@
+import { LinkedList, type ListNode } from '../linked-list.js'
+
+/** One endpoint's requests and tokens in flight. */
+interface EndpointLoad {
+  requests: number
+  tokens: number
+}
+
+interface Entry {
+  readonly load: EndpointLoad
+  readonly tokens: number
+  readonly expires: number
+}
+
+/** What `add` hands out, for `remove` (kept on the pick's decision, not looked up by request id). */
+export type InFlightEntry = ListNode<Entry>
+
 /**
  * Requests this picker has sent and not yet seen complete, per endpoint (llm-d's `inflight-load-producer`).
- * Entries expire after `ttlMs`, so a lost completion cannot pin an endpoint as busy forever.
+ * Entries expire after `ttlMs`, so a lost completion cannot pin an endpoint as busy forever. Entries sit in a list in
+ * insertion order, which is expiry order (one TTL), not in a map by request id: see LinkedList.
  */
 export class InFlightTracker {
-  readonly #byRequest = new Map<string, { endpointId: string; tokens: number; expires: number }>()
-  readonly #byEndpoint = new Map<string, { requests: number; tokens: number }>()
-  /** No entry expires before this (the oldest entry's expiry when last looked; removals only make it later). */
-  #nextExpiry = Infinity
+  readonly #entries = new LinkedList<Entry>()
+  /** Per endpoint id, kept while the endpoint is in the pool (an idle endpoint's zeroes stay, rather than churn). */
+  readonly #byEndpoint = new Map<string, EndpointLoad>()
 
   constructor(public ttlMs: number) {}
 
-  add(requestId: string, endpointId: string, tokens: number, now: number): void {
-    this.remove(requestId)
-    const expires = now + this.ttlMs
-    this.#byRequest.set(requestId, { endpointId, tokens, expires })
-    if (expires < this.#nextExpiry) this.#nextExpiry = expires
-    const load = this.#byEndpoint.get(endpointId)
-    if (!load) this.#byEndpoint.set(endpointId, { requests: 1, tokens })
-    else {
-      load.requests++
-      load.tokens += tokens
-    }
+  add(endpointId: string, tokens: number, now: number): InFlightEntry {
+    let load = this.#byEndpoint.get(endpointId)
+    if (!load) this.#byEndpoint.set(endpointId, (load = { requests: 0, tokens: 0 }))
+    load.requests++
+    load.tokens += tokens
+    return this.#entries.push({ load, tokens, expires: now + this.ttlMs })
   }
 
-  remove(requestId: string): void {
-    const entry = this.#byRequest.get(requestId)
-    if (!entry) return
-    this.#byRequest.delete(requestId)
-    const load = this.#byEndpoint.get(entry.endpointId)
-    if (!load) return
-    if (load.requests <= 1) this.#byEndpoint.delete(entry.endpointId)
-    else {
-      load.requests--
-      load.tokens -= entry.tokens
-    }
+  /** Ends an entry (a second call, or one after it expired, changes nothing). */
+  remove(entry: InFlightEntry): void {
+    const e = entry.value
+    if (!e || !this.#entries.remove(entry)) return
+    e.load.requests--
+    e.load.tokens -= e.tokens
   }
 
-  /**
-   * Drops expired entries; insertion order is expiry order (one TTL), so this stops at the first live one. It runs on
-   * every pick, so it returns at once until the oldest entry seen can have expired: a Map iteration starts by skipping
-   * the slots its deletions left at the front, which cost a microsecond per pick with 64 requests in flight.
-   */
+  /** Drops expired entries: the oldest first, stopping at the first live one (so it costs nothing until one is due). */
   expire(now: number): void {
-    if (now < this.#nextExpiry) return
-    this.#nextExpiry = Infinity
-    for (const [id, entry] of this.#byRequest) {
-      if (entry.expires > now) {
-        this.#nextExpiry = entry.expires
-        break
-      }
-      this.remove(id)
+    for (let oldest = this.#entries.first; oldest && oldest.expires <= now; oldest = this.#entries.first) {
+      this.#entries.shift()
+      oldest.load.requests--
+      oldest.load.tokens -= oldest.tokens
     }
+  }
+
+  /** The endpoint left the pool: its load is no longer reported (entries still in flight end harmlessly). */
+  forget(endpointId: string): void {
+    this.#byEndpoint.delete(endpointId)
   }
 
   /** The endpoint's load now (a live view: read it, do not keep it). */
-  load(endpointId: string): Readonly<{ requests: number; tokens: number }> {
+  load(endpointId: string): Readonly<EndpointLoad> {
     return this.#byEndpoint.get(endpointId) ?? IDLE
   }
 }
 
-const IDLE: Readonly<{ requests: number; tokens: number }> = Object.freeze({ requests: 0, tokens: 0 })
+const IDLE: Readonly<EndpointLoad> = Object.freeze({ requests: 0, tokens: 0 })

@@ -22,7 +22,7 @@ describe('ext_proc request metrics on --metrics-port', () => {
     await remote.pick({ requestId: 'm2', path: '/v1/completions', headers: {}, body }) // still running
     await expect(remote.pick({ requestId: 'm3', path: '/v1/completions', headers: { [REFUSE_HEADER]: '429' }, body })).rejects.toThrow()
     await expect(remote.pick({ requestId: 'm4', path: '/v1/completions', headers: {}, body: { prompt: 'no model' } })).rejects.toThrow()
-    remote.complete({ requestId: 'm1', endpoint: decision.endpoint, status: 200, promptTokens: 40, completionTokens: 8 })
+    remote.complete({ decision, requestId: 'm1', endpoint: decision.endpoint, status: 200, promptTokens: 40, completionTokens: 8 })
 
     const labels = 'model_name="Qwen/Qwen3-0.6B",target_model_name="qwen-small"'
     const scrape = async () => (await fetch(`http://127.0.0.1:${server!.metricsPort}/metrics`)).text()

@@ -283,6 +283,7 @@ export class ExtProcSession {
     const { decision, model, targetModel, requestBytes, startedAt } = this.picked
     const usage = this.response?.reader.finish() ?? {}
     this.options.picker.complete({
+      decision,
       requestId: this.requestId,
       endpoint: servedEndpoint(decision, this.response?.served),
       status: this.response?.status ?? 499,

@@ -64,11 +64,11 @@ describe('createRemotePicker against the ext_proc server', () => {
     const r = await startWith(createScriptedPicker([A, B], { fallbacks: 1 }))
     r.setEndpoints([A, B])
     const decision = await r.pick(request({ requestId: 'req-done' }))
-    r.complete({ requestId: 'req-done', endpoint: decision.fallbacks[0]!, status: 200, promptTokens: 12, completionTokens: 34 })
+    r.complete({ decision, requestId: 'req-done', endpoint: decision.fallbacks[0]!, status: 200, promptTokens: 12, completionTokens: 34 })
     await expect.poll(() => picker.outcomes).toEqual([{ requestId: 'req-done', endpoint: B, status: 200, promptTokens: 12, completionTokens: 34 }])
 
-    await r.pick(request({ requestId: 'req-fail' }))
-    r.complete({ requestId: 'req-fail', endpoint: B, status: 503 })
+    const failed = await r.pick(request({ requestId: 'req-fail' }))
+    r.complete({ decision: failed, requestId: 'req-fail', endpoint: B, status: 503 })
     await expect.poll(() => picker.outcomes[1]).toEqual({ requestId: 'req-fail', endpoint: B, status: 503, promptTokens: undefined, completionTokens: undefined })
   })
 
@@ -103,13 +103,15 @@ describe('createRemotePicker against the ext_proc server', () => {
     await dead.close()
   })
 
-  it('a second pick for the same request abandons the first stream', async () => {
+  it('two picks with the same request id are two streams, each completed by its own decision', async () => {
     const r = await startWith(createScriptedPicker([A, B]))
-    await r.pick(request({ requestId: 'req-retry' }))
-    const second = await r.pick(request({ requestId: 'req-retry' }))
-    await expect.poll(() => picker.outcomes.map((outcome) => outcome.status)).toEqual([499])
-    r.complete({ requestId: 'req-retry', endpoint: second.endpoint, status: 200 })
-    await expect.poll(() => picker.outcomes.map((outcome) => outcome.status)).toEqual([499, 200])
+    const first = await r.pick(request({ requestId: 'req-twice' }))
+    const second = await r.pick(request({ requestId: 'req-twice' }))
+    r.complete({ decision: second, requestId: 'req-twice', endpoint: second.endpoint, status: 200 })
+    await expect.poll(() => picker.outcomes.map((outcome) => outcome.status)).toEqual([200])
+    r.complete({ decision: first, requestId: 'req-twice', endpoint: first.endpoint, status: 503 })
+    r.complete({ decision: first, requestId: 'req-twice', endpoint: first.endpoint, status: 200 }) // a second complete is ignored
+    await expect.poll(() => picker.outcomes.map((outcome) => [outcome.endpoint.id, outcome.status])).toEqual([[B.id, 200], [A.id, 503]])
   })
 
   it('close() cancels in-flight streams, which the server completes as 499', async () => {

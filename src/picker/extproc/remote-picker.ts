@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { EndpointRef } from '../endpoint.js'
 import { type Decision, type EndpointPicker, type ExplainRow, PickerError, type PickOptions, type PickOutcome, type PickRequest } from '../endpoint-picker.js'
+import { LinkedList, ListNode } from '../linked-list.js'
 import { splitBody } from './body-chunks.js'
 import { createExtProcClient, type ExtProcClientTls } from './ext-proc-client.js'
 import type { ImmediateResponse, ProcessingRequest, ProcessingResponse } from './ext-proc-messages.js'
@@ -48,8 +49,8 @@ export interface RemotePicker extends EndpointPicker {
 export function createRemotePicker(options: RemotePickerOptions): RemotePicker {
   const client = createExtProcClient(options.target, options.tls)
   const timeoutMs = options.timeoutMs ?? 5_000
-  /** Streams of picked requests, waiting for `complete`. */
-  const inFlight = new Map<string, Stream>()
+  /** Streams of picked requests, waiting for `complete` (each decision carries its node as its ticket). */
+  const inFlight = new LinkedList<Stream>()
   let known = new Map<string, EndpointRef>()
 
   const unavailable = (reason: string) => new PickerError(503, `endpoint picker at ${options.target} ${reason}`, 'picker_unavailable')
@@ -59,16 +60,15 @@ export function createRemotePicker(options: RemotePickerOptions): RemotePicker {
   const pick = (request: PickRequest, pickOptions: PickOptions = {}): Promise<Decision> =>
     new Promise<Decision>((resolve, reject) => {
       const call: Stream = client.Process()
+      let node: ListNode<Stream> | undefined
       let settled = false
       const settle = (outcome: { decision: Decision } | { error: PickerError }) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
         if ('decision' in outcome) {
-          // A second pick for the same request (a retry) replaces the first, which the remote then counts as abandoned.
-          inFlight.get(request.requestId)?.cancel()
-          inFlight.set(request.requestId, call)
-          resolve(outcome.decision)
+          node = inFlight.push(call)
+          resolve({ ...outcome.decision, ticket: node })
         } else {
           call.cancel()
           reject(outcome.error)
@@ -83,7 +83,7 @@ export function createRemotePicker(options: RemotePickerOptions): RemotePicker {
         // Anything else before the headers answer (e.g. BUFFERED-mode servers' empty CONTINUE) is not a decision yet.
       })
       const forget = () => {
-        if (inFlight.get(request.requestId) === call) inFlight.delete(request.requestId)
+        if (node) inFlight.remove(node)
       }
       call.on('error', (error: grpc.ServiceError) => {
         forget()
@@ -110,9 +110,9 @@ export function createRemotePicker(options: RemotePickerOptions): RemotePicker {
     })
 
   const complete = (outcome: PickOutcome) => {
-    const call = inFlight.get(outcome.requestId)
-    if (!call) return
-    inFlight.delete(outcome.requestId)
+    const node = outcome.decision.ticket
+    const call = node instanceof ListNode ? (node.value as Stream | undefined) : undefined
+    if (!call || !inFlight.remove(node as ListNode<Stream>)) return
     const hasUsage = outcome.promptTokens !== undefined || outcome.completionTokens !== undefined
     call.write({
       response_headers: { headers: recordToHeaderMap({ ':status': String(outcome.status), 'content-type': 'application/json' }), end_of_stream: !hasUsage },
@@ -133,8 +133,7 @@ export function createRemotePicker(options: RemotePickerOptions): RemotePicker {
     },
     endpointStates: () => [],
     async close() {
-      for (const call of inFlight.values()) call.cancel()
-      inFlight.clear()
+      for (let call = inFlight.shift(); call; call = inFlight.shift()) call.cancel()
       client.close()
     },
   }

@@ -8,7 +8,7 @@ export const REFUSE_HEADER = 'x-test-refuse'
 export interface ScriptedPicker extends EndpointPicker {
   readonly picks: PickRequest[]
   readonly pickOptions: PickOptions[]
-  readonly outcomes: PickOutcome[]
+  readonly outcomes: Omit<PickOutcome, 'decision'>[]
 }
 
 export function testEndpoint(port: number, labels: Record<string, string> = {}): EndpointRef {
@@ -27,7 +27,7 @@ export function createScriptedPicker(
   let next = 0
   const picks: PickRequest[] = []
   const pickOptions: PickOptions[] = []
-  const outcomes: PickOutcome[] = []
+  const outcomes: Omit<PickOutcome, 'decision'>[] = []
   return {
     picks,
     pickOptions,
@@ -47,7 +47,8 @@ export function createScriptedPicker(
         : undefined
       return { headers: {}, ...options.decision, endpoint, fallbacks: rest.slice(0, options.fallbacks ?? 0), profiles: ['default'], ...(explain ? { explain } : {}) }
     },
-    complete(outcome: PickOutcome): void {
+    // Recorded without the decision: tests compare what the session reported about the request.
+    complete({ decision: _decision, ...outcome }: PickOutcome): void {
       outcomes.push(outcome)
     },
     setEndpoints(): void {},
