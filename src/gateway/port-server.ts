@@ -49,7 +49,7 @@ export class PortServer {
    * an entry per request ends up in V8's old space, and from then on every table it is rehashed into does too; each
    * table it leaves behind still holds the responses that were in it, as old-to-new references that every scavenge
    * follows until the next full GC. The scavenger then copies and promotes whole requests' object graphs after they
-   * have ended: 10× the young-generation survival and 1.25× the CPU per request, for as long as the process runs
+   * have ended: 10× the young-generation survival and ≈ 1.4× the CPU per request, for as long as the process runs
    * (docs/architecture.md, "No per-request objects in long-lived hash tables").
    */
   #inFlight = 0

@@ -14,8 +14,9 @@ export class ListNode<T> {
  * A doubly-linked list of per-request records (oldest first), for state that must be found again without a lookup table:
  * a removed node is unlinked and cleared, so a node that V8 promoted and that then died keeps nothing of a later request
  * reachable for the scavenger — which a long-lived Map or Set does (docs/architecture.md, "No per-request objects in
- * long-lived hash tables"). Hand-written: the list libraries on npm are either keyed (hash tables again) or leave a
- * removed node's links in place.
+ * long-lived hash tables"). Hand-written: yallist, the usual list on npm, leaves a shifted node's `next` in place (a
+ * promoted dead node then keeps the next one reachable, and that one the next) and a removed node's value; caches such as
+ * lru-cache are keyed, which is a hash table again.
  */
 export class LinkedList<T> {
   #head: ListNode<T> | undefined
