@@ -78,8 +78,8 @@ export class UpstreamConnection implements ResponseEvents {
   ) {
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 60_000)
-    socket.on('data', (data: Buffer) => this.#onData(data))
-    socket.on('end', () => this.#onEnd())
+    socket.on('data', (data: Buffer) => this.#onSocketData(data))
+    socket.on('end', () => this.#onSocketEnd())
     socket.on('error', (err: Error) => this.#fail(err))
     socket.on('close', () => {
       if (this.#handler) this.#fail(this.#closedEarly())
@@ -169,7 +169,7 @@ export class UpstreamConnection implements ResponseEvents {
     }
   }
 
-  #onData(data: Buffer): void {
+  #onSocketData(data: Buffer): void {
     // Bytes on an idle connection answer no request: whatever they are, the connection cannot be trusted for the next.
     if (!this.#handler) return void this.socket.destroy()
     this.#received = true
@@ -183,7 +183,7 @@ export class UpstreamConnection implements ResponseEvents {
   }
 
   /** The upstream closed its side: that ends a body framed by the close; otherwise the exchange failed. */
-  #onEnd(): void {
+  #onSocketEnd(): void {
     if (this.#handler && this.#parser.busy && !this.#parser.closed()) this.#fail(this.#closedEarly())
     this.socket.destroy()
   }

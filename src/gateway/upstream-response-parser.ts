@@ -161,7 +161,7 @@ export class ResponseParser {
         this.#onHead(data.toString('latin1', i, end))
         return end + 4
       }
-      if (end >= 0 || data.length - i > MAX_HEAD_BYTES) throw new UpstreamProtocolError(`response head over ${MAX_HEAD_BYTES} bytes`)
+      if (end >= 0 || data.length - i > MAX_HEAD_BYTES) throw headTooLong()
       this.#saveHead([], data.subarray(i))
       return data.length
     }
@@ -172,13 +172,13 @@ export class ResponseParser {
     const found = window.indexOf(HEAD_END)
     const saved = this.#headLength
     if (found < 0) {
-      if (saved + data.length - i > MAX_HEAD_BYTES) throw new UpstreamProtocolError(`response head over ${MAX_HEAD_BYTES} bytes`)
+      if (saved + data.length - i > MAX_HEAD_BYTES) throw headTooLong()
       this.#saveHead(parts, data.subarray(i))
       return data.length
     }
     // Head bytes taken from `data` (negative when the head ended within the saved tail).
     const fromData = found - tail.length
-    if (saved + fromData > MAX_HEAD_BYTES) throw new UpstreamProtocolError(`response head over ${MAX_HEAD_BYTES} bytes`)
+    if (saved + fromData > MAX_HEAD_BYTES) throw headTooLong()
     const head = Buffer.concat([...parts, data.subarray(i, i + Math.max(0, fromData))])
     this.#headParts = undefined
     this.#headTail = undefined
@@ -272,17 +272,19 @@ export class ResponseParser {
   }
 }
 
+const headTooLong = () => new UpstreamProtocolError(`response head over ${MAX_HEAD_BYTES} bytes`)
+
 function statusOf(line: string): number {
+  const bad = () => new UpstreamProtocolError(`bad status line ${JSON.stringify(line.slice(0, 40))}`)
   // HTTP/1.x SSS[ reason]
-  if (!line.startsWith('HTTP/1.') || (line.charCodeAt(7) !== 48 && line.charCodeAt(7) !== 49) || line.charCodeAt(8) !== 32)
-    throw new UpstreamProtocolError(`bad status line ${JSON.stringify(line.slice(0, 40))}`)
+  if (!line.startsWith('HTTP/1.') || (line.charCodeAt(7) !== 48 && line.charCodeAt(7) !== 49) || line.charCodeAt(8) !== 32) throw bad()
   let status = 0
   for (let k = 9; k < 12; k++) {
     const c = line.charCodeAt(k) - 48
-    if (!(c >= 0 && c <= 9)) throw new UpstreamProtocolError(`bad status line ${JSON.stringify(line.slice(0, 40))}`)
+    if (!(c >= 0 && c <= 9)) throw bad()
     status = status * 10 + c
   }
-  if (line.length > 12 && line.charCodeAt(12) !== 32) throw new UpstreamProtocolError(`bad status line ${JSON.stringify(line.slice(0, 40))}`)
+  if (line.length > 12 && line.charCodeAt(12) !== 32) throw bad()
   if (status < 100) throw new UpstreamProtocolError(`bad status ${status}`)
   return status
 }
@@ -306,15 +308,20 @@ function trimOws(line: string, from: number): string {
   let end = line.length
   while (start < end && (line.charCodeAt(start) === 32 || line.charCodeAt(start) === 9)) start++
   while (end > start && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--
-  return start === from && end === line.length ? line.slice(from) : line.slice(start, end)
+  return line.slice(start, end)
 }
 
+/** Repeated content-lengths must agree; a single one (nearly every response) is checked without building an array. */
 function contentLength(value: string | string[]): number {
-  const values = Array.isArray(value) ? value : [value]
-  const first = values[0]!
-  if (!/^\d{1,15}$/.test(first) || values.some((v) => v !== first)) throw new UpstreamProtocolError(`bad content-length ${JSON.stringify(values.join(', ').slice(0, 40))}`)
-  return Number(first)
+  const bad = (text: string) => new UpstreamProtocolError(`bad content-length ${JSON.stringify(text.slice(0, 40))}`)
+  if (typeof value !== 'string') {
+    if (value.some((v) => v !== value[0])) throw bad(value.join(', '))
+    value = value[0]!
+  }
+  if (!DIGITS.test(value)) throw bad(value)
+  return Number(value)
 }
+const DIGITS = /^\d{1,15}$/
 
 function lastCoding(te: string | string[]): string {
   const all = Array.isArray(te) ? te.join(',') : te

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client'
 import { Agent, request as undiciRequest } from 'undici'
 import { parse as parseYaml } from 'yaml'
 import { EndpointStore, type ScrapeFetch } from './datalayer/endpoint-store.js'
-import { InFlightTracker, type InFlightEntry } from './datalayer/in-flight.js'
+import { InFlightTracker } from './datalayer/in-flight.js'
 import { DEFAULT_PICKER_CONFIG_YAML } from './default-config.js'
 import type { EndpointRef } from './endpoint.js'
 import { PickerError, type Decision, type EndpointPicker, type PickOptions, type PickOutcome, type PickRequest } from './endpoint-picker.js'
@@ -11,7 +11,6 @@ import { loadEndpointPickerConfig, type LoadedConfig } from './framework/config-
 import { instantiatePlugins, isEndpointAware } from './framework/plugin-set.js'
 import { Scheduler } from './framework/scheduler.js'
 import type { Endpoint, PromptReader, RequestMutations, SchedulingRequest } from './framework/types.js'
-import { ListNode } from './linked-list.js'
 import { hasInFlightTimeout } from './plugins/active-request-scorer.js'
 import type { EngineConfig } from './datalayer/engine-metrics.js'
 import type { MetricsDataSourceParams } from './plugins/metrics-data-source.js'
@@ -173,8 +172,7 @@ class InProcessPicker implements EndpointPicker {
   }
 
   complete(outcome: PickOutcome): void {
-    const ticket = outcome.decision.ticket
-    if (ticket instanceof ListNode) this.#inFlight.remove(ticket as InFlightEntry)
+    this.#inFlight.remove(outcome.decision.ticket)
   }
 
   setEndpoints(endpoints: readonly EndpointRef[]): void {

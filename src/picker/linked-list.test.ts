@@ -39,4 +39,16 @@ describe('LinkedList', () => {
     expect(list.remove(node)).toBe(false)
     expect([list.size, other.size, other.first]).toEqual([1, 1, 1])
   })
+
+  it('take() hands back the value of one of its own nodes once, and nothing for anything else', () => {
+    const list = new LinkedList<string>()
+    const a = list.push('a')
+    list.push('b')
+    expect(list.take(a)).toBe('a')
+    expect(list.take(a)).toBeUndefined()
+    expect(list.take(new LinkedList<string>().push('c'))).toBeUndefined()
+    expect(list.take({ value: 'b' })).toBeUndefined()
+    expect(list.take(undefined)).toBeUndefined()
+    expect([list.size, list.first]).toEqual([1, 'b'])
+  })
 })

@@ -54,6 +54,16 @@ export class LinkedList<T> {
     return true
   }
 
+  /**
+   * Takes out the node a pick handed out as its ticket and returns its value; undefined when the ticket is not one of this
+   * list's nodes, or was taken out already (a second completion, an expired entry).
+   */
+  take(ticket: unknown): T | undefined {
+    if (!(ticket instanceof ListNode)) return undefined
+    const value = (ticket as ListNode<T>).value
+    return this.remove(ticket as ListNode<T>) ? value : undefined
+  }
+
   /** Takes out the oldest node. */
   shift(): T | undefined {
     const head = this.#head

@@ -35,20 +35,17 @@ export class InFlightTracker {
     return this.#entries.push({ load, tokens, expires: now + this.ttlMs })
   }
 
-  /** Ends an entry (a second call, or one after it expired, changes nothing). */
-  remove(entry: InFlightEntry): void {
-    const e = entry.value
-    if (!e || !this.#entries.remove(entry)) return
-    e.load.requests--
-    e.load.tokens -= e.tokens
+  /** Ends the entry `add` handed out (anything else, a second call, or one after it expired, changes nothing). */
+  remove(entry: unknown): void {
+    const e = this.#entries.take(entry)
+    if (e) release(e)
   }
 
   /** Drops expired entries: the oldest first, stopping at the first live one (so it costs nothing until one is due). */
   expire(now: number): void {
     for (let oldest = this.#entries.first; oldest && oldest.expires <= now; oldest = this.#entries.first) {
       this.#entries.shift()
-      oldest.load.requests--
-      oldest.load.tokens -= oldest.tokens
+      release(oldest)
     }
   }
 
@@ -61,6 +58,11 @@ export class InFlightTracker {
   load(endpointId: string): Readonly<EndpointLoad> {
     return this.#byEndpoint.get(endpointId) ?? IDLE
   }
+}
+
+function release(entry: Entry): void {
+  entry.load.requests--
+  entry.load.tokens -= entry.tokens
 }
 
 const IDLE: Readonly<EndpointLoad> = Object.freeze({ requests: 0, tokens: 0 })

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { EndpointRef } from '../endpoint.js'
 import { type Decision, type EndpointPicker, type ExplainRow, PickerError, type PickOptions, type PickOutcome, type PickRequest } from '../endpoint-picker.js'
-import { LinkedList, ListNode } from '../linked-list.js'
+import { LinkedList, type ListNode } from '../linked-list.js'
 import { splitBody } from './body-chunks.js'
 import { createExtProcClient, type ExtProcClientTls } from './ext-proc-client.js'
 import type { ImmediateResponse, ProcessingRequest, ProcessingResponse } from './ext-proc-messages.js'
@@ -110,9 +110,8 @@ export function createRemotePicker(options: RemotePickerOptions): RemotePicker {
     })
 
   const complete = (outcome: PickOutcome) => {
-    const node = outcome.decision.ticket
-    const call = node instanceof ListNode ? (node.value as Stream | undefined) : undefined
-    if (!call || !inFlight.remove(node as ListNode<Stream>)) return
+    const call = inFlight.take(outcome.decision.ticket)
+    if (!call) return
     const hasUsage = outcome.promptTokens !== undefined || outcome.completionTokens !== undefined
     call.write({
       response_headers: { headers: recordToHeaderMap({ ':status': String(outcome.status), 'content-type': 'application/json' }), end_of_stream: !hasUsage },
