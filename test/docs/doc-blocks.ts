@@ -77,19 +77,27 @@ export function maitredCommands(block: FencedBlock): MaitredCommand[] {
   return commands
 }
 
-/**
- * Whether `maitred WORDS --help` prints the help of a command named by the first word. commander answers an unknown
- * command's `--help` with the top-level help (exit 0), so the usage line is what tells them apart. Also true for
- * `maitred get routes` (an argument) and a nested command such as `maitred keys create`.
- */
-export async function hasHelp(words: readonly string[], bin: string): Promise<boolean> {
-  if (words.length === 0) return false
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...words, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** What `maitred ARGS --help` prints, or '' when it fails. */
+export function commandHelp(args: readonly string[], bin: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
     let text = ''
     child.stdout.on('data', (d: Buffer) => (text += d.toString()))
     child.on('error', reject)
     child.on('close', (code) => resolve(code === 0 ? text : ''))
   })
-  return out.startsWith(`Usage: maitred ${words[0]} `) || out.startsWith(`Usage: maitred ${words[0]}\n`)
+}
+
+/**
+ * The commands a commander `--help` lists under "Commands:", each with its usage: `get` → `[options] <kind>`, and a
+ * command with subcommands of its own → `[options] [command]`. Wrapped description lines are indented further.
+ */
+export function listedCommands(help: string): Map<string, string> {
+  const section = help.split(/\nCommands:\n/)[1]?.split(/\n\s*\n/)[0] ?? ''
+  const commands = new Map<string, string>()
+  for (const line of section.split('\n')) {
+    const m = line.match(/^ {2}([a-z][\w-]*)((?: \S+)*)/)
+    if (m) commands.set(m[1]!, m[2]!.trim())
+  }
+  return commands
 }
