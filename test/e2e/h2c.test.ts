@@ -50,7 +50,7 @@ describe('cleartext HTTP/2 with prior knowledge (h2c) on the HTTP listener', () 
     expect(await stack?.stop()).toBe(0)
   })
 
-  it('serves the README\'s curl --http2-prior-knowledge command', () => {
+  it('serves docs/gateway.md\'s curl --http2-prior-knowledge command', () => {
     const out = execFileSync('curl', ['-s', '--http2-prior-knowledge', `${gw}${PREFIX}/v1/models`], { encoding: 'utf8' })
     expect(JSON.parse(out).data[0].id).toBe(MODEL)
     const version = execFileSync('curl', ['-s', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version}', `${gw}${PREFIX}/v1/models`], { encoding: 'utf8' })
