@@ -66,13 +66,19 @@ export interface MaitredCommand {
   readonly words: readonly string[]
 }
 
-/** The maitred commands of a shell block, with the Markdown line each starts on (comments and continuations handled). */
+/**
+ * The maitred commands of a shell block, with the Markdown line each is on; comments are left out, and so is
+ * `maitred --help` alone (the top-level help names no command).
+ */
 export function maitredCommands(block: FencedBlock): MaitredCommand[] {
   const commands: MaitredCommand[] = []
   block.text.split('\n').forEach((raw, i) => {
     const code = raw.replace(/(^|\s)#.*$/, '')
-    for (const m of code.matchAll(/(?:^|[\s;&|(])(?:npx\s+)?maitred((?:\s+[A-Za-z][\w-]*)*)/g))
-      commands.push({ line: block.line + 1 + i, words: m[1]!.trim().split(/\s+/).filter(Boolean).slice(0, 2) })
+    for (const m of code.matchAll(/(?:^|[\s;&|(])(?:npx\s+)?maitred((?:\s+[A-Za-z][\w-]*)*)(\s+-[\w-]+)?/g)) {
+      const words = m[1]!.trim().split(/\s+/).filter(Boolean).slice(0, 2)
+      if (words.length === 0 && /^\s+(--help|-h)$/.test(m[2] ?? '')) continue
+      commands.push({ line: block.line + 1 + i, words })
+    }
   })
   return commands
 }
@@ -89,8 +95,8 @@ export function commandHelp(args: readonly string[], bin: string): Promise<strin
 }
 
 /**
- * The commands a commander `--help` lists under "Commands:", each with its usage: `get` → `[options] <kind>`, and a
- * command with subcommands of its own → `[options] [command]`. Wrapped description lines are indented further.
+ * The commands a commander `--help` lists under "Commands:", each with its usage (`get` → `[options] <kind>`); none for
+ * a command without subcommands. Wrapped description lines are indented further.
  */
 export function listedCommands(help: string): Map<string, string> {
   const section = help.split(/\nCommands:\n/)[1]?.split(/\n\s*\n/)[0] ?? ''

@@ -28,11 +28,13 @@ describe('runnable blocks in README.md and docs/', () => {
       .filter((b) => isRunnable(b, 'sh'))
       .flatMap((b) => maitredCommands(b).map((c) => ({ ...c, file: b.file })))
     expect(commands.length).toBeGreaterThan(0)
-    // The top-level --help lists every command; a command with subcommands of its own ("[command]") is asked for its
-    // list only when a block names a second word. Each --help is a Node process loading the CLI, so they are few.
+    // The top-level --help lists every command. A command named with a second word is asked for its own list, which
+    // only a command with subcommands has (`keys create`; in `get routes` the word is an argument). Each --help is a
+    // Node process loading the CLI, so they are few and run at once.
     const top = listedCommands(await commandHelp([], bin))
-    const nested = [...new Set(commands.filter((c) => c.words[1] && top.get(c.words[0]!)?.includes('[command]')).map((c) => c.words[0]!))]
-    const subcommands = new Map(await Promise.all(nested.map(async (n) => [n, listedCommands(await commandHelp([n], bin))] as const)))
+    const nested = [...new Set(commands.filter((c) => c.words[1] && top.has(c.words[0]!)).map((c) => c.words[0]!))]
+    const lists = await Promise.all(nested.map(async (n) => [n, listedCommands(await commandHelp([n], bin))] as const))
+    const subcommands = new Map(lists.filter(([, list]) => list.size > 0))
     const exists = ([first, second]: readonly string[]) =>
       first !== undefined && top.has(first) && (second === undefined || !subcommands.has(first) || subcommands.get(first)!.has(second))
     const problems = commands
@@ -66,6 +68,7 @@ describe('the runnable-block checks', () => {
     'npx maitred get routes   # maitred nothere in a comment',
     'curl -s http://localhost:8080/x && maitred nothere \\',
     '  -f x.yaml',
+    'maitred --help; maitred -f x.yaml',
     '```',
   ].join('\n')
   const blocks = fencedBlocks(doc, 'fixture.md')
@@ -84,10 +87,11 @@ describe('the runnable-block checks', () => {
     expect(await validateYamlBlock(blocks[1]!)).toEqual(['fixture.md:16: Gateway/default/gw: spec.listeners[0].colour: unknown field'])
   })
 
-  it('finds the maitred commands of a shell block, not those in comments', async () => {
+  it('finds the maitred commands of a shell block, not those in comments nor a bare --help', () => {
     expect(maitredCommands(blocks[2]!)).toEqual([
       { line: 20, words: ['get', 'routes'] },
       { line: 21, words: ['nothere'] },
+      { line: 23, words: [] },
     ])
   })
 
@@ -96,6 +100,7 @@ describe('the runnable-block checks', () => {
     expect(top.get('get')).toBe('[options] <kind>')
     expect(top.has('validate')).toBe(true)
     expect(top.has('nothere')).toBe(false)
+    expect(listedCommands(await commandHelp(['get'], bin)).size).toBe(0)
     const nested = 'Usage: maitred keys [options] [command]\n\nCommands:\n  create [options]  make a key that is\n                    described at length\n  help [command]\n'
     expect([...listedCommands(nested)]).toEqual([
       ['create', '[options]'],
