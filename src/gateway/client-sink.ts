@@ -1,9 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
-import type { Http2ServerResponse } from 'node:http2'
+import type { ClientResponse } from './client-response.js'
 import { openAIErrorBody } from './openai-error.js'
 import type { UpstreamHandler } from './upstream-connection.js'
-
-export type ClientResponse = ServerResponse | Http2ServerResponse
 
 /** What the sink reports back to the forwarding loop once the upstream exchange is over. */
 export interface SinkOutcome {

@@ -1,4 +1,4 @@
-import type { ClientResponse } from './client-sink.js'
+import type { ClientResponse } from './client-response.js'
 import { lingerOnClose } from './lingering-close.js'
 
 /** OpenAI's error `type` for each HTTP status the gateway produces. */

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { EndpointRef } from '../picker/endpoint.js'
-import { ClientSink, type ClientResponse, type ClientSinkOptions, type SinkOutcome } from './client-sink.js'
+import type { ClientResponse } from './client-response.js'
+import { ClientSink, type ClientSinkOptions, type SinkOutcome } from './client-sink.js'
 import { UpstreamPool } from './upstream-pool.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; `host` is set by the client for the upstream origin. */
