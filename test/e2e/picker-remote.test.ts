@@ -127,7 +127,7 @@ describe('a pool served by a remote picker (maitred picker -f STACK --pool), ove
       expect(res.status).toBe(200)
       expect(res.headers.get('x-gateway-destination-endpoint-served')).toBe(`127.0.0.1:${sims[1]!.port}`)
       // The remote picker's explain rows travel back in its metadata: the spare endpoint was dropped by the filter.
-      expect(res.headers.get('x-maitred-explain')).toMatch(/team\/sim-0=-chosen-only/)
+      expect(res.headers.get('x-maitred-explain')).toMatch(/team\/sim-0 dropped-by=chosen-only/)
       expect((await res.json()).choices[0].message.content.length).toBeGreaterThan(0)
     }
   })
