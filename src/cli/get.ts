@@ -56,10 +56,10 @@ function render(kind: Kind, s: StackStatus): string {
     case 'pools':
       return formatTable(
         ['NAMESPACE', 'NAME', 'PICKER', 'CONFIG', 'FAILURE MODE', 'ENDPOINTS'],
-        s.pools.map((p) => [p.namespace, p.name, p.picker, p.pickerConfig, p.failureMode, p.endpoints.join(',') || '<none>']),
+        s.pools.map((p) => [p.namespace, p.name, p.remotePicker ? `remote ${p.remotePicker}` : p.picker, p.pickerConfig, p.failureMode, p.endpoints.join(',') || '<none>']),
       )
-    case 'endpoints':
-      return formatTable(
+    case 'endpoints': {
+      const table = formatTable(
         ['NAME', 'ADDRESS', 'KIND', 'HEALTHY', 'WAITING', 'RUNNING', 'KV%', 'POOLS', 'LABELS'],
         s.endpoints.map((e) => [
           e.id,
@@ -73,5 +73,12 @@ function render(kind: Kind, s: StackStatus): string {
           Object.entries(e.labels).map(([k, v]) => `${k}=${v}`).join(','),
         ]),
       )
+      // A remote picker scrapes for its own decisions; say so, and whose figures the table shows.
+      const remote = [...new Set(s.endpoints.flatMap((e) => e.remotePickers ?? []))].map((address) => {
+        const ids = s.endpoints.filter((e) => e.remotePickers?.includes(address)).map((e) => e.id)
+        return `${ids.join(', ')}: picked for by the remote picker at ${address} (ext_proc), from its own scrape; the figures above are the gateway's own scrape`
+      })
+      return [table, ...remote].join('\n')
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
+import { createPicker } from './create-picker.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
 import { registerPickerCommand } from './picker.js'
@@ -18,14 +19,7 @@ registerApplyCommand(program)
 registerGetCommand(program)
 registerExplainCommand(program)
 registerSimCommand(program)
-registerPickerCommand(program, {
-  createPicker: async (config, endpoints, { registry, poolName, objectives }) => {
-    const { createInProcessPicker } = await import('../picker/in-process-picker.js')
-    const picker = createInProcessPicker({ config, poolName, registry, ...(objectives ? { objectives } : {}) })
-    picker.setEndpoints(endpoints)
-    return picker
-  },
-})
+registerPickerCommand(program, { createPicker })
 
 try {
   await program.parseAsync(process.argv)

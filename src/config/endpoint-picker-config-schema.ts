@@ -1,23 +1,17 @@
-import { z } from 'zod'
-import { objectMeta } from './object-meta.js'
-
-export const ENDPOINT_PICKER_CONFIG_API_VERSIONS = ['inference.networking.x-k8s.io/v1alpha1', 'llm-d.ai/v1alpha1'] as const
+import type { ObjectMeta } from './object-meta.js'
 
 /**
- * The envelope of an EndpointPickerConfig inside a stack file. Its body (plugins, schedulingProfiles, …) is validated by
- * the picker's own loader, which knows every plugin's parameters; `metadata.name` links it to the InferencePool whose
- * `endpointPickerRef.name` names it.
+ * An EndpointPickerConfig inside a stack file. Its document is checked by the picker's own loader, exactly as
+ * `maitred picker --config-file` checks it; `metadata`, when present, is checked as every other kind's.
  */
-export const endpointPickerConfigEnvelope = z.looseObject({
-  apiVersion: z.enum(ENDPOINT_PICKER_CONFIG_API_VERSIONS),
-  kind: z.literal('EndpointPickerConfig'),
-  metadata: objectMeta,
-})
-
 export interface EndpointPickerConfigResource {
-  apiVersion: (typeof ENDPOINT_PICKER_CONFIG_API_VERSIONS)[number]
   kind: 'EndpointPickerConfig'
-  metadata: z.output<typeof objectMeta>
+  /**
+   * `metadata.name` links it to the InferencePool whose `endpointPickerRef.name` names it. llm-d's and GIE's own files
+   * (what `--config-file` takes, a ConfigMap's payload) have no metadata: such a config is bound as the EPP binds its one
+   * config file (see derive-stack.ts).
+   */
+  metadata?: ObjectMeta
   /** The config document without `metadata`, as the picker reads it. */
   config: Record<string, unknown>
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { BAD_FIELD_VALUE, TOKEN } from '../gateway/http-field-syntax.js'
+import { BAD_FIELD_VALUE, TOKEN } from './http-field-syntax.js'
 import { gatewayDuration, objectMeta, resourceName } from './object-meta.js'
 
 const pathValue = z

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { labelMap, objectMeta, resourceName } from './object-meta.js'
+import { checkRemotePickerAnnotations } from './remote-picker-annotations.js'
 
 const endpointPickerRef = z.strictObject({
   group: z.string().default(''),
@@ -9,10 +10,13 @@ const endpointPickerRef = z.strictObject({
   failureMode: z.enum(['FailOpen', 'FailClose']).default('FailClose'),
 })
 
+/** A pool's metadata, with the remote-picker annotations checked where they are written. */
+const poolMeta = objectMeta.superRefine((meta, ctx) => checkRemotePickerAnnotations(meta.annotations, ctx))
+
 const v1 = z.strictObject({
   apiVersion: z.literal('inference.networking.k8s.io/v1'),
   kind: z.literal('InferencePool'),
-  metadata: objectMeta,
+  metadata: poolMeta,
   spec: z.strictObject({
     selector: z.strictObject({ matchLabels: labelMap.refine((m) => Object.keys(m).length > 0, 'needs at least one label') }),
     targetPorts: z.array(z.strictObject({ number: z.number().int().min(1).max(65535) })).min(1).max(8),
@@ -25,7 +29,7 @@ const v1 = z.strictObject({
 const v1alpha2 = z.strictObject({
   apiVersion: z.literal('inference.networking.x-k8s.io/v1alpha2'),
   kind: z.literal('InferencePool'),
-  metadata: objectMeta,
+  metadata: poolMeta,
   spec: z.strictObject({
     selector: labelMap,
     targetPortNumber: z.number().int().min(1).max(65535),

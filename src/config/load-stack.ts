@@ -3,9 +3,9 @@ import { LineCounter, parse as parseYaml, parseAllDocuments, type Document } fro
 import { loadEndpointPickerConfig } from '../picker/framework/config-loader.js'
 import { expandConfigPaths } from './config-paths.js'
 import { ConfigLoadError, formatPath, type ConfigError } from './config-error.js'
-import { endpointPickerConfigEnvelope } from './endpoint-picker-config-schema.js'
 import type { LLMInferenceService } from './llminferenceservice-schema.js'
-import { KNOWN_KINDS, RESOURCE_SCHEMAS, resourceId, type Resource } from './resource.js'
+import { objectMeta } from './object-meta.js'
+import { KNOWN_KINDS, RESOURCE_SCHEMAS, resourceId, UNNAMED_PICKER_CONFIG, type Resource } from './resource.js'
 
 /** Loads every resource from files or directories; throws ConfigLoadError listing every problem. */
 export async function loadStackFiles(paths: readonly string[]): Promise<Resource[]> {
@@ -57,10 +57,10 @@ function validateDocument(value: unknown, index: number): { resource?: Resource;
   const kind = typeof obj.kind === 'string' ? obj.kind : undefined
   const name = typeof obj.metadata?.name === 'string' ? obj.metadata.name : '?'
   const namespace = typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : 'default'
-  const id = kind ? `${kind}/${namespace}/${name}` : `document ${index + 1}`
+  const id = !kind ? `document ${index + 1}` : kind === 'EndpointPickerConfig' && obj.metadata === undefined ? UNNAMED_PICKER_CONFIG : `${kind}/${namespace}/${name}`
   if (!kind || !(KNOWN_KINDS as readonly string[]).includes(kind))
     return { id, issues: [{ path: ['kind'], message: `unknown kind ${JSON.stringify(obj.kind)}; known kinds: ${KNOWN_KINDS.join(', ')}` }] }
-  if (kind === 'EndpointPickerConfig') return { id, ...validatePickerConfig(value) }
+  if (kind === 'EndpointPickerConfig') return { id, ...validatePickerConfig(value as Record<string, unknown>) }
   const parsed = RESOURCE_SCHEMAS[kind as keyof typeof RESOURCE_SCHEMAS].safeParse(value)
   if (!parsed.success) return { id, issues: parsed.error.issues.flatMap(toIssues) }
   const resource = parsed.data as Resource
@@ -84,14 +84,17 @@ function inlinePickerConfigIssues(isvc: LLMInferenceService): Issue[] {
   return loadEndpointPickerConfig(doc).errors.map((e) => ({ path: [...at, ...splitPath(e.path)], message: e.message }))
 }
 
-function validatePickerConfig(value: unknown): { resource?: Resource; issues: Issue[] } {
-  const envelope = endpointPickerConfigEnvelope.safeParse(value)
-  if (!envelope.success) return { issues: envelope.error.issues.flatMap(toIssues) }
-  const { metadata, ...config } = envelope.data
-  const loaded = loadEndpointPickerConfig(config)
-  const issues = loaded.errors.map((e) => ({ path: splitPath(e.path), message: e.message }))
+/**
+ * The picker's own check of the whole document (the one `maitred picker --config-file` runs, so `validate` reports the
+ * same problems for the same file), then `metadata` as every kind's when there is one: a config without it is valid.
+ */
+function validatePickerConfig(value: Record<string, unknown>): { resource?: Resource; issues: Issue[] } {
+  const issues: Issue[] = loadEndpointPickerConfig(value).errors.map((e) => ({ path: splitPath(e.path), message: e.message }))
+  const { metadata: declared, ...config } = value
+  const metadata = declared === undefined ? undefined : objectMeta.safeParse(declared)
+  if (metadata && !metadata.success) issues.push(...metadata.error.issues.flatMap(toIssues).map((i) => ({ ...i, path: ['metadata', ...i.path] })))
   if (issues.length > 0) return { issues }
-  return { resource: { apiVersion: envelope.data.apiVersion, kind: 'EndpointPickerConfig', metadata, config }, issues: [] }
+  return { resource: { kind: 'EndpointPickerConfig', ...(metadata ? { metadata: metadata.data } : {}), config }, issues: [] }
 }
 
 /** zod reports unknown keys on the parent object; give each its own error at its own path. */
@@ -120,7 +123,13 @@ export function checkDuplicates(resources: readonly Resource[]): ConfigError[] {
   const errors: ConfigError[] = []
   for (const r of resources) {
     const id = resourceId(r)
-    if (seen.has(id)) errors.push({ file: '(stack)', resource: id, path: 'metadata.name', message: 'declared more than once' })
+    if (seen.has(id))
+      errors.push({
+        file: '(stack)',
+        resource: id,
+        path: 'metadata.name',
+        message: id === UNNAMED_PICKER_CONFIG ? 'more than one EndpointPickerConfig has no metadata: name each, and name one in each InferencePool\'s endpointPickerRef.name' : 'declared more than once',
+      })
     seen.add(id)
   }
   return errors

@@ -38,7 +38,11 @@ export const RESOURCE_SCHEMAS: Record<Exclude<ResourceKind, 'EndpointPickerConfi
 
 export const KNOWN_KINDS: readonly ResourceKind[] = [...Object.keys(RESOURCE_SCHEMAS), 'EndpointPickerConfig'] as ResourceKind[]
 
-export function resourceId(r: { kind: string; metadata: { name: string; namespace?: string } }): string {
+/** How errors and the duplicate check name an EndpointPickerConfig without metadata (llm-d's and GIE's own files). */
+export const UNNAMED_PICKER_CONFIG = 'EndpointPickerConfig/(unnamed)'
+
+export function resourceId(r: { kind: string; metadata?: { name: string; namespace?: string } }): string {
+  if (!r.metadata) return UNNAMED_PICKER_CONFIG
   return `${r.kind}/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { parseStackText } from '../config/load-stack.js'
+import { checkDuplicates, parseStackText } from '../config/load-stack.js'
 import { deriveStack } from './derive-stack.js'
 import { routeStatus } from './route-status.js'
 
@@ -132,6 +132,44 @@ spec:
     expect(parent!.conditions).toMatchObject([
       { type: 'Accepted', status: 'False', reason: 'NoMatchingParent' },
       { type: 'ResolvedRefs', status: 'False', reason: 'BackendNotFound' },
+    ])
+  })
+})
+
+describe('deriveStack: a declared pool\'s EndpointPickerConfig', () => {
+  const pool = (name: string, ref?: string) => `---
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: {name: ${name}, namespace: team}
+spec:
+  selector: {matchLabels: {app: m}}
+  targetPorts: [{number: 8000}]
+${ref ? `  endpointPickerRef: {name: ${ref}, port: {number: 9002}}\n` : ''}`
+  const unnamed = `---
+apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins: [{type: queue-scorer}]
+`
+  const named = (name: string) => `---
+apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+metadata: {name: ${name}, namespace: team}
+plugins: [{type: kv-cache-utilization-scorer}]
+`
+  const pickerOf = (text: string, poolName: string) => derive(text).pickers.find((p) => p.poolName === poolName)!
+
+  it('is the one named by its endpointPickerRef, else the stack\'s one config without metadata (as an EPP reads its --config-file)', () => {
+    const text = pool('a', 'a-epp') + pool('b', 'b-epp') + named('a-epp') + unnamed
+    expect(pickerOf(text, 'a')).toMatchObject({ config: { plugins: [{ type: 'kv-cache-utilization-scorer' }] }, configSource: 'EndpointPickerConfig/team/a-epp' })
+    expect(pickerOf(text, 'b')).toMatchObject({ config: { plugins: [{ type: 'queue-scorer' }] }, configSource: 'the EndpointPickerConfig without metadata' })
+    expect(pickerOf(pool('c'), 'c')).toMatchObject({ config: undefined, configSource: 'default (no EndpointPickerConfig named c-epp)' })
+  })
+
+  it('refuses two configs without metadata, which no pool could tell apart', () => {
+    const { resources, errors } = parseStackText(pool('a') + unnamed + unnamed, 'stack.yaml')
+    expect(errors).toEqual([])
+    expect(checkDuplicates(resources)).toEqual([
+      { file: '(stack)', resource: 'EndpointPickerConfig/(unnamed)', path: 'metadata.name', message: expect.stringMatching(/more than one EndpointPickerConfig has no metadata/) },
     ])
   })
 })

@@ -65,17 +65,23 @@ export function deriveStack(declared: readonly Resource[]): Stack {
   return stack
 }
 
-/** A declared pool's picker takes the EndpointPickerConfig named by its endpointPickerRef, else the built-in default. */
+/**
+ * A declared pool's picker takes the EndpointPickerConfig named by its endpointPickerRef; else the stack's one config
+ * without metadata (llm-d's and GIE's own files, which an EPP reads as its only config: `--config-file`); else the
+ * built-in default. Two configs without metadata are refused when the stack loads.
+ */
 function pickerForDeclaredPool(pool: InferencePool, configs: EndpointPickerConfigResource[]): PickerDeployment {
   const { name, namespace } = pool.metadata
   const refName = pool.spec.endpointPickerRef?.name ?? `${name}-epp`
-  const config = configs.find((c) => c.metadata.name === refName && c.metadata.namespace === namespace)
+  const named = configs.find((c) => c.metadata?.name === refName && c.metadata.namespace === namespace)
+  const unnamed = configs.find((c) => !c.metadata)
+  const config = named ?? unnamed
   return {
     name: refName,
     namespace,
     serviceName: refName,
     poolName: name,
     config: config?.config,
-    configSource: config ? `EndpointPickerConfig/${namespace}/${refName}` : `default (no EndpointPickerConfig named ${refName})`,
+    configSource: named ? `EndpointPickerConfig/${namespace}/${refName}` : unnamed ? 'the EndpointPickerConfig without metadata' : `default (no EndpointPickerConfig named ${refName})`,
   }
 }

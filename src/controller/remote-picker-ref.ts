@@ -1,13 +1,6 @@
 import type { InferencePool } from '../config/inferencepool-schema.js'
+import { REMOTE_PICKER_ANNOTATIONS } from '../config/remote-picker-annotations.js'
 import type { RemotePickerRef } from './stack.js'
-
-/** Pool annotations that point the gateway at an endpoint picker running elsewhere (e.g. `maitred picker`), over ext_proc. */
-export const REMOTE_PICKER_ANNOTATIONS = {
-  address: 'maitred.dev/endpoint-picker-address',
-  caFile: 'maitred.dev/endpoint-picker-ca-file',
-  serverName: 'maitred.dev/endpoint-picker-server-name',
-  insecureSkipVerify: 'maitred.dev/endpoint-picker-insecure-skip-verify',
-} as const
 
 /** The pool's remote picker, or undefined for the in-process one. Any TLS annotation turns TLS on. */
 export function remotePickerRef(pool: InferencePool): RemotePickerRef | undefined {

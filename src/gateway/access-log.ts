@@ -23,6 +23,7 @@ export interface AccessLogRecord {
   attempts: number
   picker_profiles?: readonly string[]
   bytes_received: number
+  /** Response body bytes written to the client (Envoy's BYTES_SENT), counted alike on HTTP/1.1, h2c and HTTPS/2. */
   bytes_sent: number
   duration_ms: number
   upstream_service_time_ms: number | undefined

@@ -1,9 +1,12 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
-import type { Http2ServerResponse } from 'node:http2'
+import type { ClientResponse } from './client-response.js'
 import { openAIErrorBody } from './openai-error.js'
 import type { UpstreamHandler } from './upstream-connection.js'
 
-export type ClientResponse = ServerResponse | Http2ServerResponse
+/** The response body bytes written to the client, across attempts: the access log's `bytes_sent`. */
+export interface SentBytes {
+  bytesSent: number
+}
 
 /** What the sink reports back to the forwarding loop once the upstream exchange is over. */
 export interface SinkOutcome {
@@ -37,6 +40,7 @@ export class ClientSink implements UpstreamHandler {
   constructor(
     private readonly res: ClientResponse,
     private readonly options: ClientSinkOptions,
+    private readonly sent: SentBytes,
   ) {}
 
   /** Whether response headers went to the client (from then on, nothing may be retried). */
@@ -69,7 +73,9 @@ export class ClientSink implements UpstreamHandler {
 
   /** Returning false pauses the upstream until the client drains. */
   onData(chunk: Buffer): boolean {
-    if (this.#discard || (this.res as ServerResponse).write(chunk)) return true
+    if (this.#discard) return true
+    this.sent.bytesSent += chunk.length
+    if ((this.res as ServerResponse).write(chunk)) return true
     this.res.once('drain', this.#resume!)
     return false
   }
@@ -84,7 +90,9 @@ export class ClientSink implements UpstreamHandler {
     if (this.#started && !res.writableEnded && !res.destroyed) {
       if (this.#sse) {
         const event = openAIErrorBody(502, `upstream stream interrupted: ${error.message}`, 'upstream_stream_interrupted')
-        res.end(`data: ${event}\n\ndata: [DONE]\n\n`)
+        const tail = `data: ${event}\n\ndata: [DONE]\n\n`
+        this.sent.bytesSent += Buffer.byteLength(tail)
+        res.end(tail)
       } else res.destroy(error)
     }
     this.options.onError(error)

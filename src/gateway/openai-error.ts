@@ -1,4 +1,4 @@
-import type { ClientResponse } from './client-sink.js'
+import type { ClientResponse } from './client-response.js'
 import { lingerOnClose } from './lingering-close.js'
 
 /** OpenAI's error `type` for each HTTP status the gateway produces. */
@@ -19,22 +19,24 @@ export function openAIErrorBody(status: number, message: string, code: string): 
  * Answers with an OpenAI-shaped JSON error, unless headers already went out (then the connection is cut). A 413 leaves the
  * rest of the request body unread, so it ends the exchange (RFC 9110 §15.5.14): HTTP/1.1 closes the connection (lingering,
  * so that a client still uploading reads its 413), HTTP/2 resets only the stream (NO_ERROR, once the answer is out) so the
- * client stops sending it.
+ * client stops sending it. Returns the body bytes written (0 when the connection was cut).
  */
-export function sendOpenAIError(res: ClientResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): void {
+export function sendOpenAIError(res: ClientResponse, status: number, message: string, code: string, headers: Record<string, string> = {}): number {
   if (res.headersSent) {
     res.destroy()
-    return
+    return 0
   }
   const body = openAIErrorBody(status, message, code)
+  const length = Buffer.byteLength(body)
   const http2 = 'stream' in res
   if (status === 413 && !http2) {
     headers = { ...headers, connection: 'close' }
     lingerOnClose(res.req)
   }
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': length })
   res.end(body)
   if (status === 413 && http2) res.stream.close()
+  return length
 }
 
 /** An error with the status and code the gateway answers with. */

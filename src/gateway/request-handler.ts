@@ -7,7 +7,8 @@ import type { EndpointRef } from '../picker/endpoint.js'
 import { formatExplainHeader } from '../picker/framework/explain.js'
 import type { AccessLog, AccessLogRecord } from './access-log.js'
 import { chooseWeighted, type BackendResolver, type PoolBackend, type ResolvedBackend } from './backend.js'
-import type { ClientResponse } from './client-sink.js'
+import type { ClientResponse } from './client-response.js'
+import type { SentBytes } from './client-sink.js'
 import { isoNow } from './iso-now.js'
 import { normalizePath, splitTarget } from './normalize-path.js'
 import { GatewayError, sendOpenAIError } from './openai-error.js'
@@ -44,12 +45,9 @@ export interface HandlerOptions {
 }
 
 /** Mutable per-request facts that end up in the access log. */
-interface Exchange {
+interface Exchange extends SentBytes {
   record: AccessLogRecord
   started: number
-  /** The connection is kept alive across requests, so bytes sent are counted from here. */
-  socket: { readonly bytesWritten: number }
-  socketBytesAtStart: number
   /** Cancels the upstream exchange when the client goes away or the route's request timeout fires. */
   cancellation: Cancellation
 }
@@ -78,11 +76,9 @@ export class RequestHandler {
     const requestId = headerValue(req.headers['x-request-id']) ?? randomUUID()
     const target = req.url ?? '/'
     const { path: rawPath, query } = splitTarget(target)
-    const socket = req.socket as unknown as { bytesWritten: number }
     const ex: Exchange = {
       started: performance.now(),
-      socket,
-      socketBytesAtStart: socket.bytesWritten ?? 0,
+      bytesSent: 0,
       record: this.#newRecord(req, requestId, target, host),
       cancellation: new Cancellation(),
     }
@@ -122,7 +118,7 @@ export class RequestHandler {
 
     const cancellation = ex.cancellation
     const timer = match.requestTimeoutMs > 0 ? setTimeout(() => cancellation.cancel(new UpstreamTimeoutError()), match.requestTimeoutMs) : undefined
-    const forward = new RouteForward(req.method ?? 'GET', rewrite.path + query, headers, cancellation, match.backendRequestTimeoutMs, ex.record, rewrite.responseHeaders)
+    const forward = new RouteForward(req.method ?? 'GET', rewrite.path + query, headers, cancellation, match.backendRequestTimeoutMs, ex, ex.record, rewrite.responseHeaders)
     const retry = retryPolicy(match, this.options.retry)
     let done: Promise<unknown>
     if (backend.kind === 'InferencePool') done = this.#toPool(req, res, ex, backend, forward, rewrite.path, retry)
@@ -229,6 +225,11 @@ export class RequestHandler {
   }
 
   #fail(res: ClientResponse, ex: Exchange, err: unknown): void {
+    ex.bytesSent += this.#sendError(res, ex, err)
+  }
+
+  /** Answers `err` as an OpenAI-shaped error (or cuts the connection); returns the body bytes written. */
+  #sendError(res: ClientResponse, ex: Exchange, err: unknown): number {
     if (err instanceof GatewayError) return sendOpenAIError(res, err.status, err.message, err.code)
     if (err instanceof PickerError) {
       ex.record.response_flags = err.status === 503 ? 'UH' : err.status === 429 ? 'RL' : '-'
@@ -247,9 +248,9 @@ export class RequestHandler {
     if (res.destroyed || res.writableEnded || (err as Error)?.name === 'AbortError') {
       ex.record.response_flags = 'DC'
       if (!res.writableEnded) res.destroy()
-      return
+      return 0
     }
-    sendOpenAIError(res, 500, `internal gateway error: ${(err as Error)?.message ?? String(err)}`, 'internal_error')
+    return sendOpenAIError(res, 500, `internal gateway error: ${(err as Error)?.message ?? String(err)}`, 'internal_error')
   }
 
   #newRecord(req: ClientRequest, requestId: string, target: string, host: string): AccessLogRecord {
@@ -282,7 +283,7 @@ export class RequestHandler {
     const r = ex.record
     r.response_code = res.statusCode
     if (!res.writableFinished && r.response_flags === '-') r.response_flags = 'DC'
-    r.bytes_sent = (ex.socket.bytesWritten ?? 0) - ex.socketBytesAtStart
+    r.bytes_sent = ex.bytesSent
     r.duration_ms = Math.round(performance.now() - ex.started)
     this.log(r)
   }
@@ -304,6 +305,7 @@ class RouteForward implements ForwardRequest {
     readonly headers: Record<string, string | string[]>,
     readonly cancellation: Cancellation,
     readonly attemptTimeoutMs: number,
+    readonly sent: SentBytes,
     private readonly record: AccessLogRecord,
     private readonly responseModifier: RewriteResult['responseHeaders'],
   ) {}

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
-import { BAD_FIELD_VALUE, TOKEN } from './http-field-syntax.js'
+import { BAD_FIELD_VALUE, TOKEN } from '../config/http-field-syntax.js'
 import { ResponseParser, type ResponseEvents } from './upstream-response-parser.js'
 
 /** What drives one forwarded response to the gateway's client, called by the upstream connection as bytes arrive. */

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { EndpointRef } from '../picker/endpoint.js'
-import { ClientSink, type ClientResponse, type ClientSinkOptions, type SinkOutcome } from './client-sink.js'
+import type { ClientResponse } from './client-response.js'
+import { ClientSink, type ClientSinkOptions, type SentBytes, type SinkOutcome } from './client-sink.js'
 import { UpstreamPool } from './upstream-pool.js'
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; `host` is set by the client for the upstream origin. */
@@ -72,6 +73,8 @@ export interface ForwardRequest {
   attemptTimeoutMs: number
   /** Called when upstream response headers arrive, before any byte goes to the client. */
   onHeaders?: (result: ForwardResult) => void
+  /** Counts the response body bytes written to the client. */
+  readonly sent: SentBytes
 }
 
 export interface ForwardResult {
@@ -148,7 +151,7 @@ export class UpstreamProxy {
         if (!endpoint) throw new UpstreamConnectError(undefined, number - 1, new Error('no healthy upstream'))
         this.#perOrigin.set(endpoint.url, (this.#perOrigin.get(endpoint.url) ?? 0) + 1)
         const attempt = new Attempt(req, endpoint, number, started, budget, retry)
-        const sink = new ClientSink(res, attempt)
+        const sink = new ClientSink(res, attempt, req.sent)
         let timer: NodeJS.Timeout | undefined
         try {
           const outcome = new Promise<SinkOutcome>((resolve, reject) => attempt.settleWith(resolve, reject))

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { BAD_FIELD_VALUE, TOKEN } from './http-field-syntax.js'
+import { BAD_FIELD_VALUE, TOKEN } from '../config/http-field-syntax.js'
 
 /** What the parser reports, in order: one head, body pieces (slices of the fed buffers, not copies), the end. */
 export interface ResponseEvents {

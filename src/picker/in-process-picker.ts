@@ -44,7 +44,8 @@ const IN_FLIGHT_TTL_MS = 120_000
 export function createInProcessPicker(options: InProcessPickerOptions): EndpointPicker & { readonly config: LoadedConfig } {
   const doc = options.config === undefined ? parseYaml(DEFAULT_PICKER_CONFIG_YAML) : options.config
   const { config, errors } = loadEndpointPickerConfig(doc)
-  if (!config) throw new Error(`invalid EndpointPickerConfig: ${errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ')}`)
+  // One problem a line, as `maitred validate` prints them (messages may hold `;` and `,`).
+  if (!config) throw new Error(`invalid EndpointPickerConfig:${errors.map((e) => `\n  ${e.path || '(root)'}: ${e.message}`).join('')}`)
   return new InProcessPicker(config, options)
 }
 

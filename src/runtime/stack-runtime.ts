@@ -169,7 +169,7 @@ export class StackRuntime {
       }
       const picker = this.explanations.wrap(
         deployment.remote
-          ? createRemotePoolPicker(deployment.remote)
+          ? createRemotePoolPicker(deployment.remote, this.options.scrapeIntervalMs)
           : createInProcessPicker({
               config: deployment.config,
               poolName: deployment.poolName,

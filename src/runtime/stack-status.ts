@@ -22,6 +22,8 @@ export interface StackStatus {
     namespace: string
     selector: Record<string, string>
     picker: string
+    /** `host:port` of the pool's picker when it runs elsewhere (ext_proc); its metrics below are the gateway's own scrape. */
+    remotePicker?: string
     pickerConfig: string
     failureMode: string
     endpoints: string[]
@@ -35,6 +37,8 @@ export interface StackStatus {
     pid?: number
     labels: Record<string, string>
     pools: string[]
+    /** The remote pickers of its pools, when they are remote: they pick with their own scrape, not this one. */
+    remotePickers?: string[]
     healthy: boolean
     lastError?: string
     metrics?: EndpointMetrics
@@ -83,6 +87,7 @@ export function stackStatus(rt: StackRuntime): StackStatus {
         namespace: pool.metadata.namespace,
         selector: pool.spec.selector.matchLabels,
         picker: running?.deployment.name ?? '-',
+        ...(running?.deployment.remote ? { remotePicker: running.deployment.remote.address } : {}),
         pickerConfig: running?.deployment.configSource ?? '-',
         failureMode: pool.spec.endpointPickerRef?.failureMode ?? 'FailClose',
         endpoints: rt.endpoints.select(pool.metadata.namespace, pool.spec.selector.matchLabels).map((e) => e.address),
@@ -91,9 +96,8 @@ export function stackStatus(rt: StackRuntime): StackStatus {
     }),
     endpoints: rt.endpoints.all().map((e) => {
       const state = pickerStates.get(e.id)
-      const pools = stack.pools
-        .filter((p) => rt.endpoints.select(p.metadata.namespace, p.spec.selector.matchLabels).some((x) => x.id === e.id))
-        .map((p) => p.metadata.name)
+      const selecting = stack.pools.filter((p) => rt.endpoints.select(p.metadata.namespace, p.spec.selector.matchLabels).some((x) => x.id === e.id))
+      const remotePickers = [...new Set(selecting.flatMap((p) => rt.pickers.get(`${p.metadata.namespace}/${p.metadata.name}`)?.deployment.remote?.address ?? []))]
       const sim = rt.simulators.get(e.id)
       return {
         id: e.id,
@@ -102,7 +106,8 @@ export function stackStatus(rt: StackRuntime): StackStatus {
         kind: rt.modelServer(e.id)?.spec.external ? ('external' as const) : ('simulated' as const),
         ...(sim ? { pid: sim.pid } : {}),
         labels: { ...e.labels },
-        pools,
+        pools: selecting.map((p) => p.metadata.name),
+        ...(remotePickers.length > 0 ? { remotePickers } : {}),
         healthy: state?.healthy ?? true,
         ...(state?.lastError ? { lastError: state.lastError } : {}),
         ...(state?.metrics ? { metrics: state.metrics } : {}),

@@ -97,7 +97,7 @@ describe('P/D disaggregation through the picker, with the simulator\'s routing s
     expect(decode.map((e) => e.address)).toContain(res.headers.get('x-gateway-destination-endpoint-served'))
     const explain = res.headers.get('x-maitred-explain')!
     expect(explain).toMatch(/^decode: .*\*.*; prefill: .*\*/)
-    const prefillPick = /prefill: .*?([\w./-]+)=[\d.]+\*/.exec(explain)![1]!
+    const prefillPick = /prefill: ([\w./-]+) [^,;]*\*/.exec(explain)![1]!
     expect(prefill.map((e) => e.id)).toContain(prefillPick)
     // The decode pod's sidecar sent the prompt to that prefill pod (the header the picker set), which ran it.
     const after = await Promise.all(prefill.map(successes))

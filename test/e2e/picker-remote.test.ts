@@ -127,9 +127,24 @@ describe('a pool served by a remote picker (maitred picker -f STACK --pool), ove
       expect(res.status).toBe(200)
       expect(res.headers.get('x-gateway-destination-endpoint-served')).toBe(`127.0.0.1:${sims[1]!.port}`)
       // The remote picker's explain rows travel back in its metadata: the spare endpoint was dropped by the filter.
-      expect(res.headers.get('x-maitred-explain')).toMatch(/team\/sim-0=-chosen-only/)
+      expect(res.headers.get('x-maitred-explain')).toMatch(/team\/sim-0 dropped-by=chosen-only/)
       expect((await res.json()).choices[0].message.content.length).toBeGreaterThan(0)
     }
+  })
+
+  it('maitred get says the pools are picked for remotely and shows the gateway\'s own scrape of their endpoints', async () => {
+    const address = picker!.address
+    expect(await stack!.get('pools')).toMatch(new RegExp(`pool-open +remote ${address} `))
+    type Endpoint = { id: string; remotePickers?: string[]; healthy: boolean; metrics?: { waitingQueueSize: number } }
+    await expect.poll(async () => (JSON.parse(await stack!.get('endpoints', true)) as Endpoint[]).every((e) => e.metrics !== undefined), { timeout: 10_000 }).toBe(true)
+    const endpoints = JSON.parse(await stack!.get('endpoints', true)) as Endpoint[]
+    expect(endpoints.map((e) => [e.id, e.remotePickers, e.healthy])).toEqual([
+      ['team/sim-0', [address], true],
+      ['team/sim-1', [address], true],
+    ])
+    const text = await stack!.get('endpoints')
+    expect(text).toMatch(/team\/sim-0 +127\.0\.0\.1:\d+ +external +True +0 +0 +0\.0 /)
+    expect(text).toContain(`team/sim-0, team/sim-1: picked for by the remote picker at ${address} (ext_proc), from its own scrape; the figures above are the gateway's own scrape`)
   })
 
   it('maitred explain -f STACK --pool builds the same picker from the file and prints its decision', async () => {

@@ -234,7 +234,7 @@ describe('ext_proc server, FULL_DUPLEX_STREAMED (GIE contract)', () => {
     await readStreamedBody(s, 'request_body')
     s.send({ response_headers: { headers: { headers: [{ key: ':status', value: '200' }] }, end_of_stream: true } })
     const response = headerOptionsToRecord((await s.next()).response_headers?.response?.header_mutation?.set_headers)
-    expect(response).toEqual({ 'x-went-into-resp-headers': 'true', 'x-session-token': 'tok', 'x-maitred-explain': 'default: default/ms-8001=2*, default/ms-8002=1' })
+    expect(response).toEqual({ 'x-went-into-resp-headers': 'true', 'x-session-token': 'tok', 'x-maitred-explain': 'default: default/ms-8001 queue-scorer=2 total=2*, default/ms-8002 queue-scorer=1 total=1' })
   })
 
   it('completes with 499 when the stream is cancelled before any response', async () => {

@@ -13,6 +13,8 @@ const pluginRef = z.strictObject({ pluginRef: z.string().min(1) })
 export const endpointPickerConfigSchema = z.strictObject({
   apiVersion: z.enum(PICKER_CONFIG_API_VERSIONS).optional(),
   kind: z.literal('EndpointPickerConfig').optional(),
+  // A config written as a Kubernetes object (in a stack file) carries metadata; the picker does not read it.
+  metadata: z.looseObject({}).optional(),
   plugins: z.array(
     z.strictObject({
       name: z.string().min(1).optional(),

@@ -1,4 +1,7 @@
-/** Every EndpointPickerConfig shown in spec/epp.md, the seed's P/D fix, and KServe's generated defaults (spec/kserve-gatewayapi.md). */
+/**
+ * Every EndpointPickerConfig shown in spec/epp.md, GIE v1.0's prefix-only config (its parameter names, integer weights),
+ * the seed's P/D fix, and KServe's generated defaults (spec/kserve-gatewayapi.md).
+ */
 export const SPEC_CONFIGS: Record<string, string> = {
   'GIE v1.5 doc (example A)': `
 apiVersion: inference.networking.x-k8s.io/v1alpha1
@@ -17,6 +20,18 @@ schedulingProfiles:
   - pluginRef: prefix-cache-scorer
     weight: 50
   - pluginRef: max-score-picker
+`,
+  'GIE v1.0 prefix-only': `
+apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: prefix-cache-scorer
+  parameters: {hashBlockSize: 64, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 31250}
+- {type: single-profile-handler}
+- {type: max-score-picker}
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: prefix-cache-scorer, weight: 1}, {pluginRef: max-score-picker}]
 `,
   'llm-d v0.3 P/D (example B)': `
 apiVersion: inference.networking.x-k8s.io/v1alpha1
