@@ -1,0 +1,138 @@
+import { hashBlock, rootHash, type BlockHash } from '../../sim/block-hash.js'
+import type { EngineBlockKey, KvEvent } from './kv-event-decoder.js'
+
+// llm-d-kv-cache-manager's global index, fed by the engines' own KV events: which endpoints hold which blocks right now.
+// Blocks are keyed by a hash the picker computes itself from the token ids a BlockStored event carries, chained from the
+// parent's (the maitred simulator's SHA-256 chain, so the keys equal its block hashes for the same seed). The engine's
+// hash only names a block within its own endpoint, so any engine hash algorithm works (real vLLM's pickle SHA-256 too) as
+// long as the picker tokenizes requests as the engine did.
+
+interface Held {
+  readonly key: BlockHash
+  /** Stored events minus removed ones for this engine hash (vLLM may hold duplicate blocks). */
+  refs: number
+}
+
+export type ApplyOutcome = 'ok' | 'orphan' | 'block-size-mismatch'
+
+export class KvBlockIndex {
+  readonly #holders = new Map<BlockHash, string[]>()
+  readonly #byEndpoint = new Map<string, Map<EngineBlockKey, Held>>()
+  readonly #root: BlockHash
+  /** LoRA names seen in events: a request for one of them hashes with it as the extra key, as the engine does. */
+  readonly loraNames = new Set<string>()
+
+  constructor(
+    readonly blockSize: number,
+    readonly hashSeed: string,
+  ) {
+    this.#root = rootHash(hashSeed)
+  }
+
+  /**
+   * Applies one event from an endpoint. A stored block whose parent this index does not hold for that endpoint (its store
+   * was missed) cannot be keyed: `orphan`, and the caller should resync.
+   */
+  apply(endpointId: string, event: KvEvent): ApplyOutcome {
+    const blocks = this.#blocksOf(endpointId)
+    switch (event.type) {
+      case 'BlockStored': {
+        if (event.blockSize !== this.blockSize) return 'block-size-mismatch'
+        if (event.loraName !== null) this.loraNames.add(event.loraName)
+        let parent: BlockHash | undefined = event.parentBlockHash === null ? this.#root : blocks.get(event.parentBlockHash)?.key
+        if (parent === undefined) return 'orphan'
+        const bs = this.blockSize
+        for (let i = 0; i < event.blockHashes.length && (i + 1) * bs <= event.tokenIds.length; i++) {
+          const engineKey = event.blockHashes[i] as EngineBlockKey
+          const held = blocks.get(engineKey)
+          if (held) {
+            held.refs++
+            parent = held.key
+            continue
+          }
+          const key = hashBlock(parent, event.tokenIds, i * bs, (i + 1) * bs, event.loraName)
+          blocks.set(engineKey, { key, refs: 1 })
+          this.#addHolder(key, endpointId)
+          parent = key
+        }
+        return 'ok'
+      }
+      case 'BlockRemoved':
+        for (const engineKey of event.blockHashes) {
+          const held = blocks.get(engineKey)
+          if (!held || --held.refs > 0) continue
+          blocks.delete(engineKey)
+          this.#removeHolder(held.key, endpointId)
+        }
+        return 'ok'
+      case 'AllBlocksCleared':
+        this.clearEndpoint(endpointId)
+        return 'ok'
+    }
+  }
+
+  /** Forgets everything an endpoint holds (AllBlocksCleared, a resync, or the endpoint leaving the pool). */
+  clearEndpoint(endpointId: string): void {
+    const blocks = this.#byEndpoint.get(endpointId)
+    if (!blocks) return
+    for (const held of blocks.values()) this.#removeHolder(held.key, endpointId)
+    this.#byEndpoint.delete(endpointId)
+  }
+
+  /**
+   * The chained keys of a request's full blocks, at most as many as the engine could hit: it always recomputes the last
+   * token, so only floor((n − 1) / block size) blocks can come from the cache.
+   */
+  requestKeys(tokenIds: readonly number[], loraName: string | null): BlockHash[] {
+    const bs = this.blockSize
+    const n = Math.max(0, Math.floor((tokenIds.length - 1) / bs))
+    const keys = new Array<BlockHash>(n)
+    let parent = this.#root
+    for (let i = 0; i < n; i++) keys[i] = parent = hashBlock(parent, tokenIds, i * bs, (i + 1) * bs, loraName)
+    return keys
+  }
+
+  /** Per endpoint, how many leading blocks of `keys` it holds without a gap (the prefix its cache would hit). */
+  longestPrefix(keys: readonly BlockHash[]): Map<string, number> {
+    const matched = new Map<string, number>()
+    let alive: string[] | undefined
+    for (let i = 0; i < keys.length; i++) {
+      const holders = this.#holders.get(keys[i] as BlockHash)
+      if (!holders) break
+      alive = alive === undefined ? [...holders] : alive.filter((id) => holders.includes(id))
+      if (alive.length === 0) break
+      for (const id of alive) matched.set(id, i + 1)
+    }
+    return matched
+  }
+
+  /** Blocks an endpoint holds. */
+  blocksHeld(endpointId: string): number {
+    return this.#byEndpoint.get(endpointId)?.size ?? 0
+  }
+
+  /** Distinct blocks held anywhere. */
+  size(): number {
+    return this.#holders.size
+  }
+
+  #blocksOf(endpointId: string): Map<EngineBlockKey, Held> {
+    let blocks = this.#byEndpoint.get(endpointId)
+    if (!blocks) this.#byEndpoint.set(endpointId, (blocks = new Map()))
+    return blocks
+  }
+
+  #addHolder(key: BlockHash, endpointId: string): void {
+    const holders = this.#holders.get(key)
+    if (!holders) this.#holders.set(key, [endpointId])
+    else if (!holders.includes(endpointId)) holders.push(endpointId)
+  }
+
+  #removeHolder(key: BlockHash, endpointId: string): void {
+    const holders = this.#holders.get(key)
+    if (!holders) return
+    const rest = holders.filter((id) => id !== endpointId)
+    if (rest.length === 0) this.#holders.delete(key)
+    else this.#holders.set(key, rest)
+  }
+}
