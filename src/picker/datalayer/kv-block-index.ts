@@ -17,6 +17,10 @@ export type ApplyOutcome = 'ok' | 'orphan' | 'block-size-mismatch'
 
 export class KvBlockIndex {
   readonly #holders = new Map<BlockHash, string[]>()
+  /** Blocks a request was just sent to compute, per endpoint, until when (ms): events confirm them only after its prefill. */
+  readonly #pending = new Map<BlockHash, Map<string, number>>()
+  /** The same entries in the order they expire (one TTL for all). */
+  readonly #pendingQueue: { readonly until: number; readonly endpointId: string; readonly keys: readonly BlockHash[] }[] = []
   readonly #byEndpoint = new Map<string, Map<EngineBlockKey, Held>>()
   readonly #root: BlockHash
   /** LoRA names seen in events: a request for one of them hashes with it as the extra key, as the engine does. */
@@ -71,12 +75,18 @@ export class KvBlockIndex {
     }
   }
 
-  /** Forgets everything an endpoint holds (AllBlocksCleared, a resync, or the endpoint leaving the pool). */
+  /** Forgets every block an endpoint's events stored (AllBlocksCleared, a resync). */
   clearEndpoint(endpointId: string): void {
     const blocks = this.#byEndpoint.get(endpointId)
     if (!blocks) return
     for (const held of blocks.values()) this.#removeHolder(held.key, endpointId)
     this.#byEndpoint.delete(endpointId)
+  }
+
+  /** Forgets an endpoint that left the pool, pending blocks included. */
+  removeEndpoint(endpointId: string): void {
+    this.clearEndpoint(endpointId)
+    for (const [key, ends] of this.#pending) if (ends.delete(endpointId) && ends.size === 0) this.#pending.delete(key)
   }
 
   /**
@@ -92,14 +102,35 @@ export class KvBlockIndex {
     return keys
   }
 
-  /** Per endpoint, how many leading blocks of `keys` it holds without a gap (the prefix its cache would hit). */
-  longestPrefix(keys: readonly BlockHash[]): Map<string, number> {
+  /**
+   * Counts `keys` as held by the endpoint until `until` (llm-d's speculative indexing): a request just sent there will
+   * store them once prefilled, and the next requests of a burst should find them there before its events arrive.
+   */
+  addPending(endpointId: string, keys: readonly BlockHash[], now: number, until: number): void {
+    this.#expirePending(now)
+    for (const key of keys) {
+      let ends = this.#pending.get(key)
+      if (!ends) this.#pending.set(key, (ends = new Map()))
+      ends.set(endpointId, until)
+    }
+    this.#pendingQueue.push({ until, endpointId, keys })
+  }
+
+  /**
+   * Per endpoint, how many leading blocks of `keys` it holds without a gap (the prefix its cache would hit), counting
+   * pending blocks too when `now` is given.
+   */
+  longestPrefix(keys: readonly BlockHash[], now?: number): Map<string, number> {
+    if (now !== undefined) this.#expirePending(now)
     const matched = new Map<string, number>()
     let alive: string[] | undefined
     for (let i = 0; i < keys.length; i++) {
-      const holders = this.#holders.get(keys[i] as BlockHash)
-      if (!holders) break
-      alive = alive === undefined ? [...holders] : alive.filter((id) => holders.includes(id))
+      const key = keys[i] as BlockHash
+      const holders = this.#holders.get(key)
+      const pending = now === undefined ? undefined : this.#pending.get(key)
+      if (!holders && !pending) break
+      const holds = (id: string) => (holders?.includes(id) ?? false) || pending?.has(id) === true
+      alive = alive === undefined ? [...new Set([...(holders ?? []), ...(pending?.keys() ?? [])])] : alive.filter(holds)
       if (alive.length === 0) break
       for (const id of alive) matched.set(id, i + 1)
     }
@@ -114,6 +145,22 @@ export class KvBlockIndex {
   /** Distinct blocks held anywhere. */
   size(): number {
     return this.#holders.size
+  }
+
+  #expirePending(now: number): void {
+    const queue = this.#pendingQueue
+    let done = 0
+    while (done < queue.length && (queue[done] as (typeof queue)[number]).until <= now) {
+      const { endpointId, keys } = queue[done++] as (typeof queue)[number]
+      for (const key of keys) {
+        const ends = this.#pending.get(key)
+        // A later request may have extended it.
+        if (ends === undefined || (ends.get(endpointId) ?? 0) > now) continue
+        ends.delete(endpointId)
+        if (ends.size === 0) this.#pending.delete(key)
+      }
+    }
+    if (done > 0) queue.splice(0, done)
   }
 
   #blocksOf(endpointId: string): Map<EngineBlockKey, Held> {

@@ -67,7 +67,7 @@ export class KvEventsSubscriber {
       if (address && address.endpoint === sub.address.endpoint && address.replayEndpoint === sub.address.replayEndpoint) continue
       sub.socket.close()
       this.#subs.delete(id)
-      this.index.clearEndpoint(id)
+      this.index.removeEndpoint(id)
     }
     for (const [id, address] of next) if (!this.#subs.has(id)) this.#subscribe(id, address)
   }

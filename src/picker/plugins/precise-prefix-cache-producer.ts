@@ -37,6 +37,12 @@ export const precisePrefixParameters = {
       replayTimeout: durationMs.default(1000),
     })
     .default({ zmqEndpoint: 'tcp://*:5557', topicFilter: 'kv@', staleAfter: 5000, replayTimeout: 1000 }),
+  /**
+   * Count a request's blocks as held by its target from the moment it is sent, until its events could have arrived
+   * (llm-d's speculative indexing): without it a burst sharing a new prefix scatters before the first one is prefilled.
+   */
+  speculativeIndexing: z.boolean().default(true),
+  speculativeTTL: durationMs.default(2000),
 }
 const parameters = z.strictObject(precisePrefixParameters)
 export type PrecisePrefixParams = z.infer<typeof parameters>
@@ -53,8 +59,12 @@ export type PrecisePrefixProducer = DataProducer &
     close(): void
   }
 
-/** Approximate-index match info of a cycle, for the stale endpoints' fallback and its PreRequest update. */
-const approxKey = (name: string) => `precise-prefix/${name}/approx`
+/** What produce() leaves for preRequest(): the approximate index's match info and the request's block keys. */
+const cycleKey = (name: string) => `precise-prefix/${name}`
+interface CycleData {
+  readonly rough: PrefixMatchInfo
+  readonly keys: readonly string[]
+}
 
 /**
  * llm-d's precise prefix cache: the engines' KV events kept in a global block index, the request tokenized and hashed as
@@ -83,12 +93,15 @@ export function createPrecisePrefixProducer(type: string, name: string, p: Preci
     subscriber,
     produce: (cycle, request, endpoints) => {
       const rough = approx.match(request, endpoints)
-      cycle.write(approxKey(name), rough)
       const ids = request.body && tokens.tokenIds(request.targetModel, request.body)
-      if (!ids) return writePrefixMatch(cycle, name, rough)
+      if (!ids) {
+        cycle.write<CycleData>(cycleKey(name), { rough, keys: [] })
+        return writePrefixMatch(cycle, name, rough)
+      }
       const lora = index.loraNames.has(request.targetModel) ? request.targetModel : null
       const keys = index.requestKeys(ids, lora)
-      const precise = index.longestPrefix(keys)
+      cycle.write<CycleData>(cycleKey(name), { rough, keys })
+      const precise = index.longestPrefix(keys, request.now)
       const matchedBlocks = new Map<string, number>()
       for (const e of endpoints) {
         const id = e.ref.id
@@ -103,17 +116,20 @@ export function createPrecisePrefixProducer(type: string, name: string, p: Preci
       writePrefixMatch(cycle, name, info)
     },
     preRequest: (cycle, request, result) => {
-      approx.record(cycle.read<PrefixMatchInfo>(approxKey(name)), result)
+      const data = cycle.read<CycleData>(cycleKey(name))
+      approx.record(data?.rough, result)
       for (const run of result.profileResults.values()) {
         const target = run?.targets[0]
-        if (target) subscriber.expectEvents(target.ref.id, request.now)
+        if (!target) continue
+        subscriber.expectEvents(target.ref.id, request.now)
+        if (p.speculativeIndexing && data && data.keys.length > 0) index.addPending(target.ref.id, data.keys, request.now, request.now + p.speculativeTTL)
       }
     },
     maxPromptChars: () => approx.maxPromptChars(),
     endpointsChanged: (refs) => subscriber.setEndpoints(refs),
     endpointRemoved: (id) => {
       approx.endpointRemoved(id)
-      index.clearEndpoint(id)
+      index.removeEndpoint(id)
     },
     prefixIndexSize: () => index.size(),
     close: () => subscriber.close(),
