@@ -82,20 +82,32 @@ interface Strategy {
   make(refs: EndpointRef[]): { route: Route; close(): Promise<void> }
 }
 
-const pickerStrategy = (name: string, config: unknown): Strategy => ({
+/** A picker config behind `replicas` picker processes' worth of state (active-active: requests alternate between them). */
+const pickerStrategy = (name: string, config: unknown, replicas = 1): Strategy => ({
   name,
   make(refs) {
-    const picker = createInProcessPicker({ config, poolName: 'bench', scrapeIntervalMs: 50 })
-    picker.setEndpoints(refs)
+    const pickers = Array.from({ length: replicas }, () => createInProcessPicker({ config, poolName: 'bench', scrapeIntervalMs: 50 }))
+    for (const picker of pickers) picker.setEndpoints(refs)
+    let next = 0
     return {
       route: async (req, requestId) => {
+        const picker = pickers[next++ % pickers.length]!
         const d = await picker.pick({ requestId, path: '/v1/completions', headers: {}, body: { model: MODEL, prompt: req.prompt, max_tokens: req.maxTokens } })
         return { ref: d.endpoint, done: () => picker.complete({ decision: d, requestId, endpoint: d.endpoint, status: 200 }) }
       },
-      close: () => picker.close(),
+      close: async () => {
+        await Promise.all(pickers.map((p) => p.close()))
+      },
     }
   },
 })
+
+/** The default config's weights with the prefix scorer fed by the replicas' KV events instead of the approximate index. */
+const PRECISE_CONFIG = parse(`
+plugins: [{type: queue-scorer}, {type: kv-cache-utilization-scorer}, {type: precise-prefix-cache-producer}, {type: prefix-cache-scorer}, {type: max-score-picker}]
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer, weight: 2}, {pluginRef: prefix-cache-scorer, weight: 3}, {pluginRef: max-score-picker}]`)
 
 const STRATEGIES: Strategy[] = [
   {
@@ -110,11 +122,7 @@ const STRATEGIES: Strategy[] = [
 plugins: [{type: queue-scorer}, {type: kv-cache-utilization-scorer}]
 schedulingProfiles: [{name: default, plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer, weight: 2}]}]`)),
   pickerStrategy('default (q2 kv2 prefix3)', undefined),
-  pickerStrategy('precise (q2 kv2 precise3)', parse(`
-plugins: [{type: queue-scorer}, {type: kv-cache-utilization-scorer}, {type: precise-prefix-cache-producer}, {type: prefix-cache-scorer}, {type: max-score-picker}]
-schedulingProfiles:
-- name: default
-  plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer, weight: 2}, {pluginRef: prefix-cache-scorer, weight: 3}, {pluginRef: max-score-picker}]`)),
+  pickerStrategy('precise (q2 kv2 precise3)', PRECISE_CONFIG),
   {
     name: 'oracle (sticky by group)',
     make(refs) {
@@ -261,6 +269,17 @@ async function main() {
     console.log(table(title, results))
     console.log(preciseSummary(results))
   }
+  // Two picker replicas (active-active HA) in front of the same replicas: each approximate index sees half the traffic,
+  // while the KV events tell both everything.
+  const ha = [
+    pickerStrategy('default ×2 pickers', undefined, 2),
+    pickerStrategy('precise ×2 pickers', PRECISE_CONFIG, 2),
+    STRATEGIES.find((s) => s.name.startsWith('oracle'))!,
+  ]
+  const results: RunResult[] = []
+  for (const s of ha) results.push(await run(s, multiTenantWorkload()))
+  console.log(table(`multi-tenant behind 2 picker replicas (active-active), requests alternating between them`, results))
+  console.log(preciseSummary(results))
 }
 
 await main()

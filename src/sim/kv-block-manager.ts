@@ -34,6 +34,11 @@ export class KvBlockManager {
   private readonly next: Int32Array
   private readonly blockHash: (BlockHash | null)[]
   private readonly cached = new Map<BlockHash, number>()
+  /**
+   * Other blocks holding a cached hash (two sequences computed the same prefix at once): one takes over the hash when the
+   * block in `cached` is evicted, as vLLM keeps every block of a hash. Rare, so kept apart from `cached`.
+   */
+  private readonly duplicates = new Map<BlockHash, number[]>()
   private head = NONE
   private tail = NONE
   private free = 0
@@ -119,7 +124,12 @@ export class KvBlockManager {
       if (!this.cached.has(hash)) {
         this.cached.set(hash, id)
         if (runStart < 0) runStart = i
-      } else if (runStart >= 0) {
+        continue
+      }
+      const others = this.duplicates.get(hash)
+      if (others) others.push(id)
+      else this.duplicates.set(hash, [id])
+      if (runStart >= 0) {
         this.#stored(seq, hashes, runStart, i)
         runStart = -1
       }
@@ -135,9 +145,29 @@ export class KvBlockManager {
   resetPrefixCache(): boolean {
     if (this.free !== this.usableBlocks) return false
     this.cached.clear()
+    this.duplicates.clear()
     this.blockHash.fill(null)
     this.events?.allBlocksCleared()
     return true
+  }
+
+  /** A block leaves the cache: its hash stays cached while a duplicate holds it, and is reported removed otherwise. */
+  #uncache(hash: BlockHash, id: number): void {
+    const others = this.duplicates.get(hash)
+    if (this.cached.get(hash) !== id) {
+      // A duplicate itself.
+      if (!others) return
+      others.splice(others.indexOf(id), 1)
+      if (others.length === 0) this.duplicates.delete(hash)
+      return
+    }
+    if (others) {
+      this.cached.set(hash, others.pop() as number)
+      if (others.length === 0) this.duplicates.delete(hash)
+      return
+    }
+    this.cached.delete(hash)
+    this.events?.blockRemoved(hash)
   }
 
   #stored(seq: KvSequence, hashes: readonly BlockHash[], start: number, end: number): void {
@@ -165,10 +195,7 @@ export class KvBlockManager {
     this.unlink(id)
     const hash = this.blockHash[id]
     if (hash != null) {
-      if (this.cached.get(hash) === id) {
-        this.cached.delete(hash)
-        this.events?.blockRemoved(hash)
-      }
+      this.#uncache(hash, id)
       this.blockHash[id] = null
       this.evictions++
     }
