@@ -27,11 +27,8 @@ export function startSimulatorProcess(
   readyTimeoutMs = 120_000,
 ): Promise<SimulatorProcess> {
   // Like its HTTP port, a replica's KV event sockets take ports the OS chooses (replicas would collide on 5557), on loopback.
-  const kvEvents = options.kvEvents && {
-    ...options.kvEvents,
-    endpoint: 'tcp://127.0.0.1:*',
-    ...(options.kvEvents.replayEndpoint !== undefined ? { replayEndpoint: 'tcp://127.0.0.1:*' } : {}),
-  }
+  // Always with a replay socket: a picker that subscribes after the first batches catches up instead of missing them.
+  const kvEvents = options.kvEvents && { ...options.kvEvents, endpoint: 'tcp://127.0.0.1:*', replayEndpoint: 'tcp://127.0.0.1:*' }
   const child = fork(BIN, ['sim', '--options-json', JSON.stringify({ ...options, host: '127.0.0.1', port: 0, ...(kvEvents ? { kvEvents } : {}) })], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     // A larger young generation halves the simulator's GC pauses under many concurrent streams (measured by bench:sim).
