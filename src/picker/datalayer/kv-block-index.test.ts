@@ -119,3 +119,18 @@ describe('KvBlockIndex', () => {
     }
   })
 })
+
+describe('KvBlockIndex.requestKeys', () => {
+  it('reuses the keys of a recent request’s shared prefix and hashes only the rest, with the same result', () => {
+    const index = new KvBlockIndex(BS, '0')
+    const doc = tokens(9, 40)
+    const fresh = (ids: number[]) => new KvBlockIndex(BS, '0').requestKeys(ids, null)
+    for (const tail of [[1, 2, 3, 4, 5, 6, 7], [1, 2, 9, 9, 9, 9, 9, 9, 9], [8], []]) {
+      const ids = [...doc, ...tail]
+      expect(index.requestKeys(ids, null)).toEqual(fresh(ids))
+    }
+    const other = [...doc.slice(0, 10), 0, ...doc.slice(11)]
+    expect(index.requestKeys(other, null)).toEqual(fresh(other))
+    expect(index.requestKeys(doc.slice(0, 5), null)).toEqual(fresh(doc.slice(0, 5)))
+  })
+})

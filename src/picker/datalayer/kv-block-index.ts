@@ -13,6 +13,16 @@ interface Held {
   refs: number
 }
 
+/** Requests whose keys are kept for reuse, one per distinct first block. */
+const RECENT_REQUESTS = 256
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length)
+  let i = 0
+  while (i < n && a[i] === b[i]) i++
+  return i
+}
+
 export type ApplyOutcome = 'ok' | 'orphan' | 'block-size-mismatch'
 
 export class KvBlockIndex {
@@ -23,6 +33,8 @@ export class KvBlockIndex {
   readonly #pendingQueue: { readonly until: number; readonly endpointId: string; readonly keys: readonly BlockHash[] }[] = []
   readonly #byEndpoint = new Map<string, Map<EngineBlockKey, Held>>()
   readonly #root: BlockHash
+  /** The latest request per first block key, least recently used first. */
+  readonly #recent = new Map<BlockHash, { readonly tokenIds: readonly number[]; readonly keys: readonly BlockHash[] }>()
   /** LoRA names seen in events: a request for one of them hashes with it as the extra key, as the engine does. */
   readonly loraNames = new Set<string>()
 
@@ -91,14 +103,25 @@ export class KvBlockIndex {
 
   /**
    * The chained keys of a request's full blocks, at most as many as the engine could hit: it always recomputes the last
-   * token, so only floor((n − 1) / block size) blocks can come from the cache.
+   * token, so only floor((n − 1) / block size) blocks can come from the cache. The keys of the longest prefix shared with
+   * a recent request of the same first block are reused (a tenant's long document is hashed once, not per request).
    */
   requestKeys(tokenIds: readonly number[], loraName: string | null): BlockHash[] {
     const bs = this.blockSize
     const n = Math.max(0, Math.floor((tokenIds.length - 1) / bs))
-    const keys = new Array<BlockHash>(n)
-    let parent = this.#root
-    for (let i = 0; i < n; i++) keys[i] = parent = hashBlock(parent, tokenIds, i * bs, (i + 1) * bs, loraName)
+    if (n === 0) return []
+    const first = hashBlock(this.#root, tokenIds, 0, bs, loraName)
+    const recent = this.#recent.get(first)
+    let reused = 1
+    if (recent) {
+      const same = commonPrefix(recent.tokenIds, tokenIds)
+      reused = Math.max(1, Math.min(n, recent.keys.length, Math.floor(same / bs)))
+    }
+    const keys = recent ? recent.keys.slice(0, reused) : [first]
+    for (let i = reused; i < n; i++) keys.push(hashBlock(keys[i - 1] as BlockHash, tokenIds, i * bs, (i + 1) * bs, loraName))
+    this.#recent.delete(first)
+    if (this.#recent.size >= RECENT_REQUESTS) this.#recent.delete(this.#recent.keys().next().value as BlockHash)
+    this.#recent.set(first, { tokenIds, keys })
     return keys
   }
 
