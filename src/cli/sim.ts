@@ -175,7 +175,8 @@ function kvEventsOptions(flags: SimFlags, fromJson: unknown): Record<string, unk
     bufferSteps: vllm?.buffer_steps,
   }
   const single: Record<string, unknown> = { endpoint: flags.kvEventsEndpoint, replayEndpoint: flags.kvEventsReplayEndpoint, dataParallelRank: flags.dataParallelRank }
-  const set = Object.fromEntries(Object.entries({ ...fromVllm, ...single }).filter(([, v]) => v !== undefined))
+  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+  const set = { ...defined(fromVllm), ...defined(single) }
   const enabled = flags.kvEvents === true || vllm !== undefined || flags.kvEventsEndpoint !== undefined || flags.kvEventsReplayEndpoint !== undefined
   if (!enabled && fromJson === undefined) return undefined
   return { ...(typeof fromJson === 'object' ? fromJson : {}), ...set }
