@@ -2,8 +2,9 @@
  * `npm run bench:routing`: the seed's experiment on simulated replicas, comparing routing strategies in one run.
  *  - seed: 100 requests sharing a long prefix (the seed measured an 86% prefix-cache hit rate with llm-d).
  *  - multi-tenant: many groups of shared prefixes, Poisson arrivals.
- * Strategies: round-robin, random (random-picker), load-only (queue 2 + kv 2), default (queue 2, kv 2, prefix 3),
- * and an oracle that knows each request's group (sticky by group: the best achievable affinity) as the reference.
+ * Strategies: round-robin, random (random-picker), load-only (queue 2 + kv 2), default (queue 2, kv 2, prefix 3: the
+ * approximate index), precise (the same weights, the prefix scorer fed by the replicas' KV events), and an oracle that
+ * knows each request's group (sticky by group: the best achievable affinity) as the reference.
  * Hit rate comes from the simulators' own `vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total`; TTFT is
  * each engine's own (simulated ms, so it does not depend on TIME_SCALE); fresh replicas for every run.
  */
@@ -81,20 +82,32 @@ interface Strategy {
   make(refs: EndpointRef[]): { route: Route; close(): Promise<void> }
 }
 
-const pickerStrategy = (name: string, config: unknown): Strategy => ({
+/** A picker config behind `replicas` picker processes' worth of state (active-active: requests alternate between them). */
+const pickerStrategy = (name: string, config: unknown, replicas = 1): Strategy => ({
   name,
   make(refs) {
-    const picker = createInProcessPicker({ config, poolName: 'bench', scrapeIntervalMs: 50 })
-    picker.setEndpoints(refs)
+    const pickers = Array.from({ length: replicas }, () => createInProcessPicker({ config, poolName: 'bench', scrapeIntervalMs: 50 }))
+    for (const picker of pickers) picker.setEndpoints(refs)
+    let next = 0
     return {
       route: async (req, requestId) => {
+        const picker = pickers[next++ % pickers.length]!
         const d = await picker.pick({ requestId, path: '/v1/completions', headers: {}, body: { model: MODEL, prompt: req.prompt, max_tokens: req.maxTokens } })
         return { ref: d.endpoint, done: () => picker.complete({ decision: d, requestId, endpoint: d.endpoint, status: 200 }) }
       },
-      close: () => picker.close(),
+      close: async () => {
+        await Promise.all(pickers.map((p) => p.close()))
+      },
     }
   },
 })
+
+/** The default config's weights with the prefix scorer fed by the replicas' KV events instead of the approximate index. */
+const PRECISE_CONFIG = parse(`
+plugins: [{type: queue-scorer}, {type: kv-cache-utilization-scorer}, {type: precise-prefix-cache-producer}, {type: prefix-cache-scorer}, {type: max-score-picker}]
+schedulingProfiles:
+- name: default
+  plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer, weight: 2}, {pluginRef: prefix-cache-scorer, weight: 3}, {pluginRef: max-score-picker}]`)
 
 const STRATEGIES: Strategy[] = [
   {
@@ -109,6 +122,7 @@ const STRATEGIES: Strategy[] = [
 plugins: [{type: queue-scorer}, {type: kv-cache-utilization-scorer}]
 schedulingProfiles: [{name: default, plugins: [{pluginRef: queue-scorer, weight: 2}, {pluginRef: kv-cache-utilization-scorer, weight: 2}]}]`)),
   pickerStrategy('default (q2 kv2 prefix3)', undefined),
+  pickerStrategy('precise (q2 kv2 precise3)', PRECISE_CONFIG),
   {
     name: 'oracle (sticky by group)',
     make(refs) {
@@ -145,7 +159,8 @@ async function run(strategy: Strategy, workload: { reqs: Req[]; concurrency: num
   for (let i = 0; i < REPLICAS; i++) {
     sims.push(
       await startSimulator(
-        { port: 0, timeScale: TIME_SCALE, seed: i, model: MODEL, numGpuBlocks: BLOCKS },
+        // Every replica publishes its KV events (whether or not the strategy listens), so all runs pay the same.
+        { port: 0, timeScale: TIME_SCALE, seed: i, model: MODEL, numGpuBlocks: BLOCKS, kvEvents: { endpoint: 'tcp://127.0.0.1:*' } },
         {
           requestFinished: (req) => {
             if (req.firstTokenMs !== null) ttfts.push(req.firstTokenMs - req.arrivalMs)
@@ -155,8 +170,10 @@ async function run(strategy: Strategy, workload: { reqs: Req[]; concurrency: num
       ),
     )
   }
-  const refs: EndpointRef[] = sims.map((s, i) => ({ id: `bench/replica-${i}`, name: `replica-${i}`, namespace: 'bench', address: `127.0.0.1:${s.port}`, url: s.url, labels: {} }))
+  const refs: EndpointRef[] = sims.map((s, i) => ({ id: `bench/replica-${i}`, name: `replica-${i}`, namespace: 'bench', address: `127.0.0.1:${s.port}`, url: s.url, labels: {}, ...(s.kvEvents ? { kvEvents: s.kvEvents } : {}) }))
   const router = strategy.make(refs)
+  // Subscriptions and the tokenizer settle before the first request, as in a picker that has been up a while.
+  await new Promise((r) => setTimeout(r, 300))
   const perReplica = refs.map(() => 0)
   let errors = 0
   const start = performance.now()
@@ -224,6 +241,20 @@ function table(title: string, results: RunResult[]): string {
   return [`\n${title}`, head.join('  '), ...rows].join('\n')
 }
 
+/** The precise column against the approximate index (default config) and the oracle's hit rate (the best achievable). */
+function preciseSummary(results: RunResult[]): string {
+  const find = (prefix: string) => results.find((r) => r.strategy.startsWith(prefix))!
+  const precise = find('precise')
+  const approx = find('default')
+  const oracle = find('oracle')
+  const p90 = precise.ttftP90 / approx.ttftP90
+  const hit = precise.hitRate - oracle.hitRate
+  return (
+    `precise vs approximate index: TTFT p90 ${precise.ttftP90.toFixed(0)} vs ${approx.ttftP90.toFixed(0)} ms = ${p90.toFixed(2)}× (goal ≤ 0.5×: ${p90 <= 0.5 ? 'met' : 'not met'}); ` +
+    `hit rate ${(precise.hitRate * 100).toFixed(1)}% vs best achievable ${(oracle.hitRate * 100).toFixed(1)}% = ${(hit * 100).toFixed(1)} points (goal within 2: ${Math.abs(hit) <= 0.02 || hit > 0 ? 'met' : 'not met'})`
+  )
+}
+
 async function main() {
   console.log(
     `routing bench: ${REPLICAS} simulated replicas (${MODEL}, nvidia-t4 profile, ${BLOCKS} KV blocks each), time scale ${TIME_SCALE}×, ` +
@@ -236,7 +267,19 @@ async function main() {
     const results: RunResult[] = []
     for (const s of STRATEGIES) results.push(await run(s, make()))
     console.log(table(title, results))
+    console.log(preciseSummary(results))
   }
+  // Two picker replicas (active-active HA) in front of the same replicas: each approximate index sees half the traffic,
+  // while the KV events tell both everything.
+  const ha = [
+    pickerStrategy('default ×2 pickers', undefined, 2),
+    pickerStrategy('precise ×2 pickers', PRECISE_CONFIG, 2),
+    STRATEGIES.find((s) => s.name.startsWith('oracle'))!,
+  ]
+  const results: RunResult[] = []
+  for (const s of ha) results.push(await run(s, multiTenantWorkload()))
+  console.log(table(`multi-tenant behind 2 picker replicas (active-active), requests alternating between them`, results))
+  console.log(preciseSummary(results))
 }
 
 await main()

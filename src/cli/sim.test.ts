@@ -12,6 +12,19 @@ describe('maitred sim', () => {
     ).toEqual({ maxNumSeqs: 4, role: 'decode', port: 0, enablePrefixCaching: false, numGpuBlocks: 100 })
   })
 
+  it("maps vLLM's --kv-events-config and the single KV events flags", () => {
+    const vllm = { enable_kv_cache_events: true, publisher: 'zmq', endpoint: 'tcp://*:6000', replay_endpoint: 'tcp://*:6001', topic: 'kv@pod@m' }
+    expect(toOptions({ kvEventsConfig: vllm, dataParallelRank: 1 })).toEqual({
+      kvEvents: { endpoint: 'tcp://*:6000', replayEndpoint: 'tcp://*:6001', topic: 'kv@pod@m', dataParallelRank: 1 },
+    })
+    expect(toOptions({ kvEventsConfig: { ...vllm, enable_kv_cache_events: false } })).toEqual({})
+    expect(toOptions({ kvEvents: true })).toEqual({ kvEvents: {} })
+    expect(toOptions({ optionsJson: { kvEvents: { mapFormat: true } }, kvEventsEndpoint: 'tcp://127.0.0.1:*' })).toEqual({
+      kvEvents: { mapFormat: true, endpoint: 'tcp://127.0.0.1:*' },
+    })
+    expect(() => toOptions({ kvEventsConfig: { enable_kv_cache_events: true, publisher: 'null' } })).toThrow(/only "zmq"/)
+  })
+
   it('runs as a child process: reports ready over IPC, serves, and exits 0 on SIGTERM', async () => {
     const child = fork(BIN, ['sim', '--options-json', '{"maxNumSeqs":4,"port":0}', '--time-scale', '10', '--served-model-name', 'a', 'b'], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

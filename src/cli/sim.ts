@@ -33,6 +33,12 @@ interface SimFlags {
   slowStartMs?: number
   sslCertfile?: string
   sslKeyfile?: string
+  hashSeed?: string
+  kvEvents?: boolean
+  kvEventsConfig?: Record<string, unknown>
+  kvEventsEndpoint?: string
+  kvEventsReplayEndpoint?: string
+  dataParallelRank?: number
 }
 
 const number = (value: string): number => {
@@ -96,6 +102,12 @@ export function registerSimCommand(program: Command): void {
     .option('--slow-start-ms <MS>', 'delay of a slow_start failure, simulated ms (default 5000)', number)
     .option('--ssl-certfile <FILE>', 'serve HTTPS with this PEM certificate')
     .option('--ssl-keyfile <FILE>', 'PEM private key for --ssl-certfile')
+    .option('--hash-seed <SEED>', "seed of the prefix-cache block hashes (vLLM's PYTHONHASHSEED; default: --seed)")
+    .option('--kv-events', 'publish KV-cache events over ZMQ as vLLM does (default endpoint tcp://*:5557)')
+    .option('--kv-events-config <JSON>', 'vLLM\'s form: {"enable_kv_cache_events":true,"publisher":"zmq","endpoint":…,"replay_endpoint":…,"topic":…}', json)
+    .option('--kv-events-endpoint <ENDPOINT>', 'ZMQ PUB endpoint of the KV events (implies --kv-events)')
+    .option('--kv-events-replay-endpoint <ENDPOINT>', 'ZMQ ROUTER endpoint replaying buffered KV event batches')
+    .option('--data-parallel-rank <N>', 'data-parallel rank: carried in KV event batches and added to their ports (default 0)', number)
     .action(async (flags: SimFlags) => {
       // Loaded on use, so that other commands start without the simulator and its tokenizer.
       const [{ z }, { startSimulator }] = await Promise.all([import('zod'), import('../sim/start-simulator.js')])
@@ -103,7 +115,8 @@ export function registerSimCommand(program: Command): void {
         throw err instanceof z.ZodError ? new Error(`invalid simulator options:\n${z.prettifyError(err)}`) : err
       })
       process.stdout.write(`maitred sim: serving on ${simulator.url}\n`)
-      process.send?.({ type: 'ready', port: simulator.port, url: simulator.url })
+      if (simulator.kvEvents) process.stdout.write(`maitred sim: KV events on ${simulator.kvEvents.endpoint}\n`)
+      process.send?.({ type: 'ready', port: simulator.port, url: simulator.url, kvEvents: simulator.kvEvents })
       const stop = () => {
         void simulator.close().then(() => process.exit(0))
       }
@@ -140,8 +153,31 @@ export function toOptions(flags: SimFlags): SimOptions {
     slowStartMs: flags.slowStartMs,
     tlsCertFile: flags.sslCertfile,
     tlsKeyFile: flags.sslKeyfile,
+    hashSeed: flags.hashSeed,
+    kvEvents: kvEventsOptions(flags, flags.optionsJson?.kvEvents),
   }
   const explicit = Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined))
   // Validated by startSimulator's schema, which names any bad field.
   return { ...flags.optionsJson, ...explicit } as SimOptions
+}
+
+/** The KV events options from --kv-events-config (vLLM's snake_case JSON) and the single flags, over any from --options-json. */
+function kvEventsOptions(flags: SimFlags, fromJson: unknown): Record<string, unknown> | undefined {
+  const vllm = flags.kvEventsConfig
+  if (vllm !== undefined) {
+    if (vllm.enable_kv_cache_events !== true) return undefined
+    if (vllm.publisher !== undefined && vllm.publisher !== 'zmq') throw new InvalidArgumentError(`--kv-events-config: publisher "${String(vllm.publisher)}" is not supported (only "zmq")`)
+  }
+  const fromVllm: Record<string, unknown> = {
+    endpoint: vllm?.endpoint,
+    replayEndpoint: vllm?.replay_endpoint ?? undefined,
+    topic: vllm?.topic === '' ? undefined : vllm?.topic,
+    bufferSteps: vllm?.buffer_steps,
+  }
+  const single: Record<string, unknown> = { endpoint: flags.kvEventsEndpoint, replayEndpoint: flags.kvEventsReplayEndpoint, dataParallelRank: flags.dataParallelRank }
+  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+  const set = { ...defined(fromVllm), ...defined(single) }
+  const enabled = flags.kvEvents === true || vllm !== undefined || flags.kvEventsEndpoint !== undefined || flags.kvEventsReplayEndpoint !== undefined
+  if (!enabled && fromJson === undefined) return undefined
+  return { ...(typeof fromJson === 'object' ? fromJson : {}), ...set }
 }

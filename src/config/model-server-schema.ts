@@ -20,7 +20,18 @@ export const modelServerSchema = z
     metadata: objectMeta,
     spec: z.strictObject({
       simulator: simOptionsSchema.optional(),
-      external: z.strictObject({ url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')) }).optional(),
+      external: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+          /** Where the server publishes vLLM KV events (--kv-events-config), for precise-prefix-cache-producer. */
+          kvEvents: z
+            .strictObject({
+              endpoint: z.string().regex(/^(tcp|ipc):\/\/[^*]+$/, 'a ZMQ address to connect to, such as tcp://10.0.0.5:5557'),
+              replayEndpoint: z.string().regex(/^(tcp|ipc):\/\/[^*]+$/, 'a ZMQ address to connect to, such as tcp://10.0.0.5:5558').optional(),
+            })
+            .optional(),
+        })
+        .optional(),
       /** How the gateway and the picker connect to this server over HTTPS (an external https URL, or a simulator with a certificate). */
       tls: upstreamTls.optional(),
     }),

@@ -35,11 +35,14 @@ export function deriveLLMInferenceService(isvc: LLMInferenceService, hasOwnServe
   const managedPool = scheduler !== undefined && scheduler.pool?.ref === undefined
   const poolName = scheduler?.pool?.ref?.name ?? names.pool
 
+  const picker: PickerDeployment | undefined = managedPool ? pickerFor(isvc, names, hasPrefill) : undefined
+  // KServe's precise-prefix preset starts vLLM with --kv-events-config: the simulated replicas publish when the picker listens.
+  const kvEvents = usesKvEvents(picker?.config)
   const modelServers = hasOwnServers
     ? []
     : [
-        ...simulatedServers(isvc, names.workload, isvc.spec.replicas ?? 1, hasPrefill ? 'decode' : 'both'),
-        ...(hasPrefill ? simulatedServers(isvc, names.prefillWorkload, isvc.spec.prefill?.replicas ?? 1, 'prefill') : []),
+        ...simulatedServers(isvc, names.workload, isvc.spec.replicas ?? 1, hasPrefill ? 'decode' : 'both', kvEvents),
+        ...(hasPrefill ? simulatedServers(isvc, names.prefillWorkload, isvc.spec.prefill?.replicas ?? 1, 'prefill', kvEvents) : []),
       ]
 
   const service: Service = {
@@ -63,14 +66,20 @@ export function deriveLLMInferenceService(isvc: LLMInferenceService, hasOwnServe
       }
     : undefined
 
-  const picker: PickerDeployment | undefined = managedPool ? pickerFor(isvc, names, hasPrefill) : undefined
   const route = isvc.spec.router?.route !== undefined && !isvc.spec.router.route.http?.refs
     ? deriveRoute(isvc, scheduler !== undefined ? poolName : undefined)
     : undefined
   return { modelServers, service, pool, picker, route }
 }
 
-function simulatedServers(isvc: LLMInferenceService, workload: string, replicas: number, role: 'both' | 'decode' | 'prefill'): ModelServer[] {
+const KV_EVENT_PLUGINS = new Set(['precise-prefix-cache-producer', 'precise-prefix-cache-scorer'])
+
+function usesKvEvents(config: Record<string, unknown> | undefined): boolean {
+  const plugins = config?.plugins
+  return Array.isArray(plugins) && plugins.some((p: { type?: unknown }) => KV_EVENT_PLUGINS.has(String(p?.type)))
+}
+
+function simulatedServers(isvc: LLMInferenceService, workload: string, replicas: number, role: 'both' | 'decode' | 'prefill', kvEvents: boolean): ModelServer[] {
   const { name, namespace } = isvc.metadata
   const component = role === 'prefill' ? 'llminferenceservice-workload-prefill' : 'llminferenceservice-workload'
   return Array.from({ length: replicas }, (_, i) => ({
@@ -86,7 +95,7 @@ function simulatedServers(isvc: LLMInferenceService, workload: string, replicas:
         'llm-d.ai/role': role,
       },
     },
-    spec: { simulator: simOptionsSchema.parse({ model: servedModelName(isvc), role }) },
+    spec: { simulator: simOptionsSchema.parse({ model: servedModelName(isvc), role, ...(kvEvents ? { kvEvents: {} } : {}) }) },
   }))
 }
 

@@ -94,6 +94,21 @@ ${spec}`
     gateway: {}`),
     )
     expect(stack.pickers[0]!.config).toMatchObject({ plugins: [{ type: 'queue-scorer' }] })
+    expect(stack.modelServers[0]!.spec.simulator?.kvEvents).toBeUndefined()
+  })
+
+  it('a picker config with a precise prefix plugin makes the simulated replicas publish KV events', () => {
+    const stack = derive(
+      isvc(`  replicas: 2
+  router:
+    scheduler:
+      config:
+        inline:
+          plugins: [{type: precise-prefix-cache-producer}, {type: prefix-cache-scorer}]
+    route: {}
+    gateway: {}`),
+    )
+    expect(stack.modelServers.map((m) => m.spec.simulator?.kvEvents?.endpoint)).toEqual(['tcp://*:5557', 'tcp://*:5557'])
   })
 
   it('without a scheduler only the catch-all rule exists and it goes to the Service', () => {

@@ -14,6 +14,14 @@ export interface EndpointRef {
   readonly labels: Readonly<Record<string, string>>
   /** How to reach an `https://` endpoint (DestinationRule-like); absent means the system's trust store. */
   readonly tls?: UpstreamTls
+  /** Where the engine publishes its KV events, when known (a simulator reports it; an external server may declare it). */
+  readonly kvEvents?: KvEventsAddress
+}
+
+/** ZMQ endpoints of an engine's KV events: the PUB socket, and the ROUTER replaying buffered batches. */
+export interface KvEventsAddress {
+  readonly endpoint: string
+  readonly replayEndpoint?: string
 }
 
 export interface UpstreamTls {

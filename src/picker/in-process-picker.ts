@@ -8,7 +8,7 @@ import type { EndpointRef } from './endpoint.js'
 import { PickerError, type Decision, type EndpointPicker, type PickOptions, type PickOutcome, type PickRequest } from './endpoint-picker.js'
 import { EppMetrics } from './epp-metrics.js'
 import { loadEndpointPickerConfig, type LoadedConfig } from './framework/config-loader.js'
-import { instantiatePlugins, isEndpointAware } from './framework/plugin-set.js'
+import { instantiatePlugins, isEndpointAware, isPoolWatcher } from './framework/plugin-set.js'
 import { Scheduler } from './framework/scheduler.js'
 import type { Endpoint, PromptReader, RequestMutations, SchedulingRequest } from './framework/types.js'
 import { hasInFlightTimeout } from './plugins/active-request-scorer.js'
@@ -180,6 +180,7 @@ class InProcessPicker implements EndpointPicker {
     const removed = this.#store.setEndpoints(endpoints)
     for (const plugin of this.#scheduler.plugins.plugins.values()) {
       if (isEndpointAware(plugin)) for (const id of removed) plugin.endpointRemoved(id)
+      if (isPoolWatcher(plugin)) plugin.endpointsChanged(endpoints)
     }
     for (const id of removed) this.#inFlight.forget(id)
   }
@@ -190,6 +191,7 @@ class InProcessPicker implements EndpointPicker {
 
   async close(): Promise<void> {
     this.#store.close()
+    for (const plugin of this.#scheduler.plugins.plugins.values()) if (isPoolWatcher(plugin)) plugin.close()
     await this.#agent?.close()
     this.#metrics?.pools.delete(this.#pool)
   }

@@ -1,13 +1,13 @@
 import type { ModelServer } from '../config/model-server-schema.js'
 import { matchesLabels } from '../controller/label-selector.js'
-import type { EndpointRef, UpstreamTls } from '../picker/endpoint.js'
+import type { EndpointRef, KvEventsAddress, UpstreamTls } from '../picker/endpoint.js'
 
 /** The live endpoints of the stack's ModelServers (the pods that are Running), and who wants to hear about changes. */
 export class EndpointRegistry {
   readonly #endpoints = new Map<string, EndpointRef>()
   readonly #listeners = new Set<() => void>()
 
-  add(server: ModelServer, url: string, tls?: UpstreamTls): EndpointRef {
+  add(server: ModelServer, url: string, tls?: UpstreamTls, kvEvents?: KvEventsAddress): EndpointRef {
     const { name, namespace } = server.metadata
     const u = new URL(url)
     const endpoint: EndpointRef = {
@@ -18,6 +18,7 @@ export class EndpointRegistry {
       url: url.replace(/\/+$/, ''),
       labels: server.metadata.labels ?? {},
       ...(tls ? { tls } : {}),
+      ...(kvEvents ? { kvEvents } : {}),
     }
     this.#endpoints.set(endpoint.id, endpoint)
     this.#changed()

@@ -67,7 +67,7 @@ export class ModelServerFleet {
     const tls = await upstreamTls(server)
     if (server.spec.external) {
       this.#servers.set(id, server)
-      this.endpoints.add(server, server.spec.external.url, tls)
+      this.endpoints.add(server, server.spec.external.url, tls, server.spec.external.kvEvents)
       return
     }
     const options: SimOptions = { ...server.spec.simulator, ...this.overrides }
@@ -79,7 +79,7 @@ export class ModelServerFleet {
     })
     this.#servers.set(id, server)
     this.simulators.set(id, proc)
-    this.endpoints.add(server, proc.url, tls)
+    this.endpoints.add(server, proc.url, tls, proc.kvEvents)
   }
 
   async close(): Promise<void> {

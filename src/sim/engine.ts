@@ -22,6 +22,8 @@ export interface EngineConfig {
   /** Relative standard deviation of step times (0 = deterministic). */
   jitter: number
   seed: number
+  /** Root of the block-hash chain (vLLM PYTHONHASHSEED). Default: `seed` as a string. */
+  hashSeed?: string
 }
 
 export interface EngineRequestInit {
@@ -157,7 +159,7 @@ export class Engine {
   ) {
     this.kv = new KvBlockManager(config.numGpuBlocks, config.blockSize, config.enablePrefixCaching)
     this.random = new SeededRandom(config.seed ^ 0x5eed)
-    this.root = rootHash(String(config.seed))
+    this.root = rootHash(config.hashSeed ?? String(config.seed))
   }
 
   get numRunning(): number {

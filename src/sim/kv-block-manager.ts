@@ -10,6 +10,19 @@ export interface KvSequence {
   blocks: number[]
   /** How many leading blocks are full, hashed and registered in the cache. */
   numCachedBlocks: number
+  /** Prompt and output token ids (what a BlockStored event carries). */
+  readonly tokenIds: ArrayLike<number>
+  readonly loraName: string | null
+}
+
+/**
+ * Told of every change to the prefix cache's lookup map, as vLLM's KV events report them: a run of blocks entering it
+ * (with the parent of the first, null at the start of a sequence), one block leaving it, the whole map dropped.
+ */
+export interface KvCacheEventSink {
+  blockStored(hashes: readonly BlockHash[], parent: BlockHash | null, tokenIds: ArrayLike<number>, firstToken: number, loraName: string | null): void
+  blockRemoved(hash: BlockHash): void
+  allBlocksCleared(): void
 }
 
 const NONE = -1
@@ -21,11 +34,18 @@ export class KvBlockManager {
   private readonly next: Int32Array
   private readonly blockHash: (BlockHash | null)[]
   private readonly cached = new Map<BlockHash, number>()
+  /**
+   * Other blocks holding a cached hash (two sequences computed the same prefix at once): one takes over the hash when the
+   * block in `cached` is evicted, as vLLM keeps every block of a hash. Rare, so kept apart from `cached`.
+   */
+  private readonly duplicates = new Map<BlockHash, number[]>()
   private head = NONE
   private tail = NONE
   private free = 0
   /** Cached blocks dropped to make room (for tests and stats). */
   evictions = 0
+  /** Where stores and evictions are reported (the KV events publisher); none by default. */
+  events: KvCacheEventSink | null = null
 
   constructor(
     readonly numGpuBlocks: number,
@@ -94,14 +114,64 @@ export class KvBlockManager {
   cacheFullBlocks(seq: KvSequence, hashes: readonly BlockHash[], numComputedTokens: number): void {
     if (!this.enablePrefixCaching) return
     const full = Math.min(Math.floor(numComputedTokens / this.blockSize), hashes.length, seq.blocks.length)
+    // Events report the lookup map, so a run of blocks new to it is one BlockStored (a duplicate breaks the run).
+    let runStart = -1
     for (let i = seq.numCachedBlocks; i < full; i++) {
       const id = seq.blocks[i] as number
       const hash = hashes[i] as BlockHash
       this.blockHash[id] = hash
       // Duplicate blocks can exist (the block table is append-only); the map keeps the first.
-      if (!this.cached.has(hash)) this.cached.set(hash, id)
+      if (!this.cached.has(hash)) {
+        this.cached.set(hash, id)
+        if (runStart < 0) runStart = i
+        continue
+      }
+      const others = this.duplicates.get(hash)
+      if (others) others.push(id)
+      else this.duplicates.set(hash, [id])
+      if (runStart >= 0) {
+        this.#stored(seq, hashes, runStart, i)
+        runStart = -1
+      }
     }
+    if (runStart >= 0) this.#stored(seq, hashes, runStart, full)
     seq.numCachedBlocks = Math.max(seq.numCachedBlocks, full)
+  }
+
+  /**
+   * Drops every cached hash (vLLM reset_prefix_cache): only when no sequence holds a block, as vLLM refuses otherwise.
+   * Returns whether it did.
+   */
+  resetPrefixCache(): boolean {
+    if (this.free !== this.usableBlocks) return false
+    this.cached.clear()
+    this.duplicates.clear()
+    this.blockHash.fill(null)
+    this.events?.allBlocksCleared()
+    return true
+  }
+
+  /** A block leaves the cache: its hash stays cached while a duplicate holds it, and is reported removed otherwise. */
+  #uncache(hash: BlockHash, id: number): void {
+    const others = this.duplicates.get(hash)
+    if (this.cached.get(hash) !== id) {
+      // A duplicate itself.
+      if (!others) return
+      others.splice(others.indexOf(id), 1)
+      if (others.length === 0) this.duplicates.delete(hash)
+      return
+    }
+    if (others) {
+      this.cached.set(hash, others.pop() as number)
+      if (others.length === 0) this.duplicates.delete(hash)
+      return
+    }
+    this.cached.delete(hash)
+    this.events?.blockRemoved(hash)
+  }
+
+  #stored(seq: KvSequence, hashes: readonly BlockHash[], start: number, end: number): void {
+    this.events?.blockStored(hashes.slice(start, end), start > 0 ? (hashes[start - 1] as BlockHash) : null, seq.tokenIds, start * this.blockSize, seq.loraName)
   }
 
   /** Releases a sequence's blocks. Tail blocks are freed first so the end of a chain is evicted before its start. */
@@ -125,7 +195,7 @@ export class KvBlockManager {
     this.unlink(id)
     const hash = this.blockHash[id]
     if (hash != null) {
-      if (this.cached.get(hash) === id) this.cached.delete(hash)
+      this.#uncache(hash, id)
       this.blockHash[id] = null
       this.evictions++
     }

@@ -16,6 +16,22 @@ export const loraModuleSchema = z.strictObject({
 
 const gpuProfileNames = Object.keys(gpuProfiles) as [GpuProfileName, ...GpuProfileName[]]
 
+/** vLLM's --kv-events-config (publisher "zmq"), camelCase. */
+export const kvEventsOptionsSchema = z.strictObject({
+  /** Bound when it has `*` (vLLM's rule: also `::`, ipc://, inproc://), connected otherwise. Default `tcp://*:5557`. */
+  endpoint: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZMQ endpoint such as tcp://*:5557').default('tcp://*:5557'),
+  /** A ROUTER serving replays of buffered batches from a requested sequence. Default: none. */
+  replayEndpoint: z.string().regex(/^(tcp|ipc|inproc):\/\//, 'a ZMQ endpoint such as tcp://*:5558').optional(),
+  /** Topic frame. Default `kv@<host>:<port>@<model>` (llm-d-inference-sim's), which llm-d's `kv@` filter matches. */
+  topic: z.string().optional(),
+  /** Batches kept for replay (vLLM buffer_steps). Default 10000. */
+  bufferSteps: z.number().int().positive().default(10_000),
+  /** Events as named maps instead of positional arrays (llm-d-inference-sim --use-vllm-map-event-format). Default false. */
+  mapFormat: z.boolean().default(false),
+  /** Data-parallel rank: carried in every batch and added to the endpoint's port. Default 0. */
+  dataParallelRank: z.number().int().min(0).default(0),
+})
+
 export const simOptionsSchema = z.strictObject({
   /** The base model "loaded" by the server. Default `Qwen/Qwen3-0.6B`. */
   model: z.string().min(1).default('Qwen/Qwen3-0.6B'),
@@ -37,6 +53,10 @@ export const simOptionsSchema = z.strictObject({
   blockSize: z.union([z.literal(8), z.literal(16), z.literal(32), z.literal(64), z.literal(128)]).default(16),
   /** KV cache capacity in blocks (vLLM --num-gpu-blocks-override). Default: derived from the hardware profile (T4: 6 372). */
   numGpuBlocks: z.number().int().min(2).optional(),
+  /** Seed of the block-hash chain's root (vLLM's PYTHONHASHSEED, llm-d-inference-sim --hash-seed). Default: `seed` as a string. */
+  hashSeed: z.string().optional(),
+  /** Publish KV-cache events over ZMQ as vLLM does (--kv-events-config). Default: off. */
+  kvEvents: kvEventsOptionsSchema.optional(),
   /** vLLM automatic prefix caching. Default true. */
   enablePrefixCaching: z.boolean().default(true),
   /** Speed-up over real time: 1 is real time, 100 runs 100× faster. Latency metrics are in simulated seconds. */

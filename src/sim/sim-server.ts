@@ -32,7 +32,12 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse)
   if (is('POST', '/v1/completions')) return handleGenerate(ctx, 'completion', await readJson(req), req, res)
   if (is('POST', '/tokenize')) return sendJson(res, 200, tokenize(ctx, await readJson(req)))
   if (is('POST', '/detokenize')) return sendJson(res, 200, detokenize(ctx, await readJson(req)))
-  const known = ['/health', '/ping', '/version', '/v1/models', '/metrics', '/v1/chat/completions', '/v1/completions', '/tokenize', '/detokenize']
+  if (is('POST', '/reset_prefix_cache')) {
+    // vLLM's dev-mode route: drops every cached block (an AllBlocksCleared event), refused while requests hold blocks.
+    if (!ctx.engine.kv.resetPrefixCache()) throw new OpenAIError(409, 'The prefix cache is in use by running requests.', 'Conflict')
+    return sendEmpty(res)
+  }
+  const known = ['/health', '/ping', '/version', '/v1/models', '/metrics', '/v1/chat/completions', '/v1/completions', '/tokenize', '/detokenize', '/reset_prefix_cache']
   if (known.includes(path)) throw new OpenAIError(405, 'Method Not Allowed', 'MethodNotAllowed')
   throw new OpenAIError(404, 'Not Found', 'NotFoundError')
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { ScaledClock, type Clock } from './clock.js'
 import { Engine, type EngineRequest, type FinishReason } from './engine.js'
 import { FailureInjector } from './failure-injection.js'
+import { KvEventPublisher } from './kv-event-publisher.js'
 import type { SimContext } from './generate-handler.js'
 import { StepTimeModel, deriveNumGpuBlocks, resolveGpuProfile } from './hardware-profile.js'
 import { SimMetrics } from './sim-metrics.js'
@@ -23,6 +24,8 @@ export interface SimInstrumentation {
 export interface RunningSimulator {
   url: string
   port: number
+  /** Where its KV events are published and replayed (with `kvEvents`), wildcards resolved. */
+  kvEvents?: { endpoint: string; replayEndpoint?: string }
   close(): Promise<void>
 }
 
@@ -49,6 +52,7 @@ export async function startSimulator(input: SimOptions, instrumentation: SimInst
       maxLoras: options.maxLoras,
       jitter: options.jitter,
       seed: options.seed,
+      ...(options.hashSeed !== undefined ? { hashSeed: options.hashSeed } : {}),
     },
     clock,
     new StepTimeModel(gpu, options.modelShape),
@@ -107,16 +111,31 @@ export async function startSimulator(input: SimOptions, instrumentation: SimInst
   })
   const port = (server.address() as AddressInfo).port
   const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  const events = options.kvEvents
+  const publisher =
+    events &&
+    (await KvEventPublisher.start(
+      { ...events, topic: events.topic ?? `kv@${options.host}:${port}@${options.model}` },
+      options.blockSize,
+      ['0.0.0.0', '::'].includes(options.host) ? '127.0.0.1' : options.host,
+    ).catch((err: unknown) => {
+      server.close()
+      throw new Error(`simulator options: kvEvents: cannot open ${events.endpoint}: ${(err as Error).message}`)
+    }))
+  if (publisher) engine.kv.events = publisher
   let closing: Promise<void> | null = null
   return {
     url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     port,
+    ...(publisher
+      ? { kvEvents: { endpoint: publisher.endpoint, ...(publisher.replayEndpoint ? { replayEndpoint: publisher.replayEndpoint } : {}) } }
+      : {}),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         engine.close()
         server.close(() => resolve())
         server.closeAllConnections()
-      })
+      }).then(() => publisher?.close())
       return closing
     },
   }

@@ -1,3 +1,4 @@
+import type { EndpointRef } from '../endpoint.js'
 import { builtinRegistry } from '../plugins/builtin-registry.js'
 import type { LoadedConfig } from './config-loader.js'
 import type { PluginContext, PluginRegistry } from './registry.js'
@@ -32,6 +33,13 @@ export interface EndpointAware {
   endpointRemoved(endpointId: string): void
 }
 export const isEndpointAware = (p: object): p is EndpointAware => typeof (p as Partial<EndpointAware>).endpointRemoved === 'function'
+
+/** Plugins backed by a data-layer source of their own per endpoint (KV events subscriptions): told of the pool, closed with it. */
+export interface PoolWatcher {
+  endpointsChanged(endpoints: readonly EndpointRef[]): void
+  close(): void
+}
+export const isPoolWatcher = (p: object): p is PoolWatcher => typeof (p as Partial<PoolWatcher>).endpointsChanged === 'function'
 
 export function instantiatePlugins(
   config: LoadedConfig,

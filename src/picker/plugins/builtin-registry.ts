@@ -21,6 +21,8 @@ import { prefillFilter } from './prefill-filter.js'
 import { prefillHeaderHandler } from './prefill-header-handler.js'
 import { prefixBasedPdDecider } from './prefix-based-pd-decider.js'
 import { prefixCacheAffinityFilter } from './prefix-cache-affinity-filter.js'
+import { precisePrefixCacheProducer } from './precise-prefix-cache-producer.js'
+import { precisePrefixCacheScorer } from './precise-prefix-cache-scorer.js'
 import { prefixCacheScorer } from './prefix-cache-scorer.js'
 import { queueScorer } from './queue-scorer.js'
 import { randomPicker } from './random-picker.js'
@@ -50,6 +52,8 @@ export const builtinRegistry = new PluginRegistry()
   .register(kvCacheUtilizationScorer)
   .register(prefixCacheScorer)
   .register(approxPrefixCacheProducer)
+  .register(precisePrefixCacheProducer)
+  .register(precisePrefixCacheScorer)
   .register(loadAwareScorer)
   .register(activeRequestScorer)
   .register(sessionAffinityScorer)

@@ -13,7 +13,7 @@ const parameters = z.strictObject({
 })
 type Params = z.infer<typeof parameters>
 
-const PRODUCER_TYPES = new Set(['approx-prefix-cache-producer'])
+const PRODUCER_TYPES = new Set(['approx-prefix-cache-producer', 'precise-prefix-cache-producer'])
 
 /**
  * `w·min(1, matchedTokens/scale)² + (1−w)·matched/total` (0 when the prompt is shorter than a block).
