@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
+import { registerBenchCommand } from './bench.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
 import { registerPickerCommand } from './picker.js'
@@ -18,6 +19,7 @@ registerApplyCommand(program)
 registerGetCommand(program)
 registerExplainCommand(program)
 registerSimCommand(program)
+registerBenchCommand(program)
 registerPickerCommand(program, {
   createPicker: async (config, endpoints, { registry, poolName, objectives }) => {
     const { createInProcessPicker } = await import('../picker/in-process-picker.js')

@@ -1,0 +1,18 @@
+import { loadTokenizer } from '../sim/tokenizer.js'
+import { parseDataSpec } from './data-spec.js'
+import { SyntheticWorkload } from './synthetic-workload.js'
+import { TraceWorkload } from './trace-workload.js'
+import type { Workload } from './workload.js'
+
+/**
+ * `--data`: a `.jsonl` file is a trace to replay, anything else a synthetic spec. Prompts are measured with the model's
+ * tokenizer (the real Qwen3 one for Qwen3 models, else an estimator of 4 characters per token).
+ */
+export async function workloadFactory(data: string, model: string, seed: number): Promise<{ make: () => Workload; description: string }> {
+  const tokenizer = await loadTokenizer(model)
+  const make: () => Workload = data.endsWith('.jsonl') ? () => new TraceWorkload(data, tokenizer, seed) : (() => {
+    const spec = parseDataSpec(data)
+    return () => new SyntheticWorkload(spec, tokenizer, seed)
+  })()
+  return { make, description: make().description }
+}
