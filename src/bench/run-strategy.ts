@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { sendStreamingRequest, type TargetOptions } from './openai-stream-request.js'
 import { arrivalClock, closedLoopStreams, type Strategy } from './profile.js'
 import type { RequestRecord } from './request-record.js'
@@ -29,6 +30,8 @@ export async function runStrategy(
     throw new Error('a benchmark needs a bound: --max-seconds or --max-requests')
   const records: RequestRecord[] = []
   const abort = new AbortController()
+  // Every request in flight listens on the run's signal: thousands at a time is expected, not a leak.
+  setMaxListeners(0, abort.signal)
   const start = performance.now()
   const deadline = limits.maxSeconds === undefined ? Infinity : start + limits.maxSeconds * 1000
   const deadlineTimer = Number.isFinite(deadline) ? setTimeout(() => abort.abort(), deadline - start) : undefined

@@ -21,7 +21,7 @@ export type MetricsSnapshot = Map<string, Counters>
 
 /** What the servers saw during a run: differences of vLLM's counters between two snapshots. */
 export interface ServerMetricsReport {
-  /** prefix_cache_hits / prefix_cache_queries (tokens), summed over every server; null when no server counts queries. */
+  /** prefix_cache_hits / prefix_cache_queries (tokens), summed over every server; null when nothing was served. */
   prefixCacheHitRate: number | null
   preemptions: number
   endpoints: { label: string; requests: number; share: number }[]
@@ -64,7 +64,8 @@ export function metricsDelta(sources: readonly MetricsSource[], before: MetricsS
   const queries = total('prefixQueries')
   const requests = total('requests')
   return {
-    prefixCacheHitRate: queries > 0 ? total('prefixHits') / queries : null,
+    // A server without prefix caching counts no queries and reuses nothing: 0 % hits once it has served requests.
+    prefixCacheHitRate: queries > 0 ? total('prefixHits') / queries : requests > 0 ? 0 : null,
     preemptions: total('preemptions'),
     endpoints: labels.map((label) => ({ label, requests: diff(label, 'requests'), share: requests > 0 ? diff(label, 'requests') / requests : 0 })),
   }
