@@ -64,7 +64,7 @@ export async function runCompare(files: readonly string[], options: CompareOptio
         seed: settings.seed,
         workload: workload.make,
         data: workload.description,
-        metrics: [...runtime.simulators].map(([id, sim]) => ({ label: id, url: `${sim.url}/metrics` })),
+        metrics: [...runtime.simulators].map(([id, sim]) => ({ label: id, url: `${sim.url}/metrics` })).sort((a, b) => a.label.localeCompare(b.label)),
         progress: options.progress,
       })
       results.push({ config: file, benchmark: toSimulatedTime(report.benchmarks[0]!, timeScale) })
