@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { TargetOptions } from '../../src/bench/openai-stream-request.js'
 import { arrivalClock, type Strategy } from '../../src/bench/profile.js'
+import { runBenchmark } from '../../src/bench/run-benchmark.js'
 import { runStrategy, type RunLimits } from '../../src/bench/run-strategy.js'
 import { TraceWorkload } from '../../src/bench/trace-workload.js'
 import type { WorkItem, Workload } from '../../src/bench/workload.js'
@@ -94,6 +95,26 @@ describe('bench profiles pace as GuideLLM does', () => {
     const { records } = await run(server, { kind: 'concurrent', streams: 3 }, { maxSeconds: 0.3 })
     expect(performance.now() - started).toBeLessThan(2000)
     expect(records.map((r) => r.status)).toEqual(['incomplete', 'incomplete', 'incomplete'])
+  })
+
+  it('sweep: synchronous, throughput, then constant rates evenly spaced strictly between their measured rates', async () => {
+    server = await startScriptedServer({ ttftMs: 20 })
+    const report = await runBenchmark({
+      target: { baseUrl: server.baseUrl, model: 'm', endpoint: 'chat' },
+      profile: { kind: 'sweep', maxConcurrency: 8, sweepSize: 5 },
+      limits: { maxRequests: 16 },
+      window: { warmup: 0, cooldown: 0 },
+      seed: 1,
+      workload: () => endless,
+      data: 'fixed',
+      metrics: [],
+    })
+    const [sync, throughput, ...constant] = report.benchmarks
+    expect(report.benchmarks.map((b) => b.strategy.kind)).toEqual(['synchronous', 'throughput', 'constant', 'constant', 'constant'])
+    expect(throughput!.requestsPerSecond).toBeGreaterThan(sync!.requestsPerSecond * 2)
+    const rates = constant.map((b) => b.strategy.rate!)
+    const step = (throughput!.requestsPerSecond - sync!.requestsPerSecond) / 4
+    rates.forEach((rate, i) => expect(rate).toBeCloseTo(sync!.requestsPerSecond + step * (i + 1), 6))
   })
 
   it('a constant rate holds within 2 % over 20 s against the simulator (time scale 10)', { timeout: 60_000 }, async () => {
