@@ -37,7 +37,9 @@ export function resolveSettings(flags: Record<string, unknown>, workloadFile: st
   const result = benchSettingsSchema.safeParse({ ...fromFile, ...defined })
   if (!result.success) {
     const issue = result.error.issues[0]!
-    throw new Error(`${workloadFile && issue.path[0] !== undefined && issue.path[0] in fromFile && !(issue.path[0] in defined) ? `${workloadFile}: ` : ''}${issue.path.join('.') || 'settings'}: ${issue.message}`)
+    const key = String(issue.path[0] ?? '')
+    const source = workloadFile !== undefined && key in fromFile && !(key in defined) ? `${workloadFile}: ` : ''
+    throw new Error(`${source}${issue.path.join('.') || 'settings'}: ${issue.message}`)
   }
   return result.data
 }

@@ -1,4 +1,4 @@
-import { loadTokenizer } from '../sim/tokenizer.js'
+import { loadTokenizer, type SimTokenizer } from '../sim/tokenizer.js'
 import { parseDataSpec } from './data-spec.js'
 import { SyntheticWorkload } from './synthetic-workload.js'
 import { TraceWorkload } from './trace-workload.js'
@@ -10,9 +10,12 @@ import type { Workload } from './workload.js'
  */
 export async function workloadFactory(data: string, model: string, seed: number): Promise<{ make: () => Workload; description: string }> {
   const tokenizer = await loadTokenizer(model)
-  const make: () => Workload = data.endsWith('.jsonl') ? () => new TraceWorkload(data, tokenizer, seed) : (() => {
-    const spec = parseDataSpec(data)
-    return () => new SyntheticWorkload(spec, tokenizer, seed)
-  })()
+  const make: () => Workload = data.endsWith('.jsonl') ? () => new TraceWorkload(data, tokenizer, seed) : syntheticFactory(data, tokenizer, seed)
   return { make, description: make().description }
+}
+
+/** The spec is parsed once, so a bad --data fails before anything is sent. */
+function syntheticFactory(data: string, tokenizer: SimTokenizer, seed: number): () => Workload {
+  const spec = parseDataSpec(data)
+  return () => new SyntheticWorkload(spec, tokenizer, seed)
 }

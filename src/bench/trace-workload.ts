@@ -57,10 +57,6 @@ export class TraceWorkload implements Workload {
     this.description = `trace ${file} (${this.#items.length} requests over ${((this.#items.at(-1)!.at ?? 0) / 1000).toFixed(1)} s)`
   }
 
-  get length(): number {
-    return this.#items.length
-  }
-
   next(): WorkItem | undefined {
     return this.#items[this.#next++]
   }
