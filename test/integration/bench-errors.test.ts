@@ -25,9 +25,10 @@ describe('bench request timing and errors', () => {
     expect(record.outputTokens).toBe(4)
     expect(record.promptTokens).toBe(10)
     expect(record.ttftMs!).toBeGreaterThanOrEqual(29)
-    // 3 gaps of ≥ 20 ms between 4 tokens: ITL is their mean; TPOT spreads TTFT + gaps over 4 tokens.
-    expect(record.itlMs!).toBeGreaterThanOrEqual(19)
-    expect(record.tpotMs!).toBeCloseTo((record.ttftMs! + 3 * record.itlMs!) / 4, 0)
+    // 3 gaps of 20 ms between 4 tokens (a busy client may read them a little late): ITL is their mean, without the
+    // first token; TPOT spreads TTFT and the gaps over all 4 tokens.
+    expect(record.itlMs!).toBeGreaterThan(10)
+    expect(record.tpotMs!).toBeCloseTo((record.ttftMs! + 3 * record.itlMs!) / 4, 6)
     expect(record.endpoint).toBe('10.0.0.0:8000')
     expect(reply).toBe('tok0 tok1 tok2 tok3 ')
   })
