@@ -35,11 +35,12 @@ describe('bench profiles pace as GuideLLM does', () => {
   })
 
   it('concurrent keeps N streams in flight; throughput keeps max-concurrency in flight', async () => {
-    server = await startScriptedServer({ ttftMs: 40 })
+    // Answers slow enough that every stream's request is in before the first one ends, even on a busy machine.
+    server = await startScriptedServer({ ttftMs: 150 })
     await run(server, { kind: 'concurrent', streams: 4 }, { maxRequests: 16 })
     expect(server.maxInFlight).toBe(4)
     await server.close()
-    server = await startScriptedServer({ ttftMs: 40 })
+    server = await startScriptedServer({ ttftMs: 150 })
     const { records } = await run(server, { kind: 'throughput', maxConcurrency: 12 }, { maxRequests: 36 })
     expect(records).toHaveLength(36)
     expect(server.maxInFlight).toBe(12)
@@ -49,7 +50,8 @@ describe('bench profiles pace as GuideLLM does', () => {
     server = await startScriptedServer({ ttftMs: 100 })
     const { records } = await run(server, { kind: 'constant', rate: 40 }, { maxRequests: 40 })
     const starts = records.map((r) => r.startedAt).sort((a, b) => a - b)
-    expect((starts.at(-1)! - starts[0]!) / 39).toBeCloseTo(25, 0)
+    // Within 4 % here (a first send delayed by a busy machine shortens the span); the 20 s test below holds 2 %.
+    expect(Math.abs((starts.at(-1)! - starts[0]!) / 39 - 25)).toBeLessThan(1)
     expect(server.maxInFlight).toBeGreaterThan(2) // open loop: answers take 4 gaps
   })
 
