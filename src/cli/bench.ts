@@ -79,6 +79,7 @@ export function registerBenchCommand(program: Command): void {
       )
       const progress = flags.progress ? createProgress(process.stderr) : undefined
       if (flags.compare) {
+        if (flags.output.length > 0) throw new Error('--output is not supported with --compare (the comparison is printed)')
         const [{ runCompare }, { formatCompareTable }] = await Promise.all([import('../bench/compare.js'), import('../bench/compare-table.js')])
         const timeScale = Number(flags.timeScale)
         if (!(timeScale > 0)) throw new Error('--time-scale: expected a positive number')
