@@ -33,6 +33,17 @@ describe('bench request timing and errors', () => {
     expect(reply).toBe('tok0 tok1 tok2 tok3 ')
   })
 
+  it('sends what GuideLLM sends: a streamed request with usage, an exact output length, and the API key', async () => {
+    server = await startScriptedServer()
+    await sendStreamingRequest({ ...target(server), apiKey: 'sk-test' }, item, performance.now(), new AbortController().signal, false)
+    await sendStreamingRequest({ ...target(server), endpoint: 'completions' }, item, performance.now(), new AbortController().signal, false)
+    const [chat, completion] = server.requests
+    expect(chat!.authorization).toBe('Bearer sk-test')
+    expect(chat!.body).toEqual({ model: 'm', stream: true, stream_options: { include_usage: true }, ignore_eos: true, max_completion_tokens: 4, messages: [{ role: 'user', content: 'hi' }] })
+    expect(completion!.authorization).toBeUndefined()
+    expect(completion!.body).toMatchObject({ prompt: 'hi', max_tokens: 4, stream: true })
+  })
+
   it('counts an error event inside a 200 stream as an error, not a success (GuideLLM #743)', async () => {
     server = await startScriptedServer({ script: () => 'stream-error' })
     const { record } = await send(server)

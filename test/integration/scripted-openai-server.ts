@@ -8,6 +8,8 @@ export interface ScriptedServer {
   baseUrl: string
   /** performance.timeOrigin-based arrival time (ms) of each request. */
   arrivals: number[]
+  /** Each request's parsed JSON body and authorization header. */
+  requests: { body: Record<string, unknown>; authorization: string | undefined }[]
   maxInFlight: number
   close(): Promise<void>
 }
@@ -19,6 +21,7 @@ export interface ScriptedServer {
 export async function startScriptedServer(options: { ttftMs?: number; tokenGapMs?: number; tokens?: number; script?: (i: number) => Script } = {}): Promise<ScriptedServer> {
   const { ttftMs = 5, tokenGapMs = 2, tokens = 4, script = () => 'ok' } = options
   const arrivals: number[] = []
+  const requests: ScriptedServer['requests'] = []
   let inFlight = 0
   let maxInFlight = 0
   let count = 0
@@ -29,8 +32,10 @@ export async function startScriptedServer(options: { ttftMs?: number; tokenGapMs
     arrivals.push(performance.timeOrigin + performance.now())
     inFlight++
     maxInFlight = Math.max(maxInFlight, inFlight)
-    req.resume()
+    let text = ''
+    req.on('data', (d: Buffer) => (text += d.toString()))
     req.on('end', async () => {
+      requests.push({ body: JSON.parse(text) as Record<string, unknown>, authorization: req.headers.authorization })
       const mode = script(i)
       try {
         if (mode === 'http-500') {
@@ -57,6 +62,7 @@ export async function startScriptedServer(options: { ttftMs?: number; tokenGapMs
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     arrivals,
+    requests,
     get maxInFlight() {
       return maxInFlight
     },
