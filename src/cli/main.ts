@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
+import { registerBenchCommand } from './bench.js'
 import { createPicker } from './create-picker.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
@@ -19,6 +20,7 @@ registerApplyCommand(program)
 registerGetCommand(program)
 registerExplainCommand(program)
 registerSimCommand(program)
+registerBenchCommand(program)
 registerPickerCommand(program, { createPicker })
 
 try {

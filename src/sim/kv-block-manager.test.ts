@@ -63,3 +63,30 @@ describe('KvBlockManager prefix cache events', () => {
     expect(kv.findCachedPrefix(['a0'], 3)).toEqual([])
   })
 })
+
+describe('KvBlockManager cached blocks', () => {
+  it('registers blocks a sequence already held when they are computed (P/D decode side: KV pulled, then cached)', () => {
+    const kv = new KvBlockManager(16, 4, true)
+    const hashes = ['a', 'b', 'c']
+    const s = seq(12)
+    // The decode pod takes blocks for the whole 12-token prompt before the KV arrives…
+    expect(kv.allocate(s, 12)).toBe(true)
+    // …grows for the first output token (the scheduler allocates again, no cached prefix)…
+    expect(kv.allocate(s, 13)).toBe(true)
+    // …and caches the prompt's full blocks once they are computed.
+    kv.cacheFullBlocks(s, hashes, 12)
+    expect(kv.findCachedPrefix(hashes, 13)).toHaveLength(3)
+  })
+
+  it('does not re-register blocks adopted from the cache', () => {
+    const kv = new KvBlockManager(16, 4, true)
+    const first = seq(8)
+    kv.allocate(first, 8)
+    kv.cacheFullBlocks(first, ['a', 'b'], 8)
+    const second = seq(9)
+    const prefix = kv.findCachedPrefix(['a', 'b'], 9)
+    expect(kv.allocate(second, 9, prefix)).toBe(true)
+    expect(second.numCachedBlocks).toBe(2)
+    expect(second.blocks.slice(0, 2)).toEqual(first.blocks)
+  })
+})

@@ -105,7 +105,9 @@ export class KvBlockManager {
       this.refCount[id] = (this.refCount[id] as number) + 1
       seq.blocks.push(id)
     }
-    seq.numCachedBlocks = Math.max(seq.numCachedBlocks, seq.blocks.length)
+    // Only adopted blocks are known cached: blocks the sequence already held (a growing decode block, KV pulled from a
+    // prefill pod) are registered by cacheFullBlocks once computed.
+    if (cachedPrefix.length > 0) seq.numCachedBlocks = Math.max(seq.numCachedBlocks, seq.blocks.length)
     for (let i = 0; i < needed; i++) seq.blocks.push(this.takeFreeBlock())
     return true
   }
