@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
+import { registerDoctorCommand } from './doctor.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
 import { registerPickerCommand } from './picker.js'
@@ -17,6 +18,7 @@ registerValidateCommand(program)
 registerApplyCommand(program)
 registerGetCommand(program)
 registerExplainCommand(program)
+registerDoctorCommand(program)
 registerSimCommand(program)
 registerPickerCommand(program, {
   createPicker: async (config, endpoints, { registry, poolName, objectives }) => {
