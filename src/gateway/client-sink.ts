@@ -17,6 +17,8 @@ export interface ClientSinkOptions {
   /** The exchange ended: response complete (or discarded for a retry). */
   onDone(outcome: SinkOutcome): void
   onError(err: Error): void
+  /** Each body chunk relayed to the client (for the access log's timing and usage). */
+  onBody?(chunk: Buffer): void
 }
 
 /**
@@ -69,7 +71,9 @@ export class ClientSink implements UpstreamHandler {
 
   /** Returning false pauses the upstream until the client drains. */
   onData(chunk: Buffer): boolean {
-    if (this.#discard || (this.res as ServerResponse).write(chunk)) return true
+    if (this.#discard) return true
+    this.options.onBody?.(chunk)
+    if ((this.res as ServerResponse).write(chunk)) return true
     this.res.once('drain', this.#resume!)
     return false
   }

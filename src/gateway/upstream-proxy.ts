@@ -72,6 +72,8 @@ export interface ForwardRequest {
   attemptTimeoutMs: number
   /** Called when upstream response headers arrive, before any byte goes to the client. */
   onHeaders?: (result: ForwardResult) => void
+  /** Called with each response body chunk that goes to the client. */
+  onBody?: (chunk: Buffer) => void
 }
 
 export interface ForwardResult {
@@ -276,6 +278,10 @@ class Attempt implements ClientSinkOptions {
 
   onDone(outcome: SinkOutcome): void {
     this.#resolve?.(outcome)
+  }
+
+  onBody(chunk: Buffer): void {
+    this.req.onBody?.(chunk)
   }
 
   onError(err: Error): void {

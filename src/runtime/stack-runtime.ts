@@ -6,6 +6,7 @@ import type { PickerDeployment, Stack } from '../controller/stack.js'
 import { createAccessLog } from '../gateway/access-log.js'
 import { RoundRobin } from '../gateway/round-robin.js'
 import { DEFAULT_RETRY_POLICY, UpstreamProxy, type RetryPolicy } from '../gateway/upstream-proxy.js'
+import { GatewayMetrics } from '../observability/gateway-metrics.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
 import { createInProcessPicker } from '../picker/in-process-picker.js'
 import type { SimOptions } from '../sim/sim-options.js'
@@ -79,7 +80,7 @@ export class StackRuntime {
     this.#stack = stack
     const log = options.log ?? (() => {})
     this.#fleet = new ModelServerFleet(options.simulatorOverrides, log)
-    this.#listeners = new GatewayListeners(this.#proxy, createAccessLog(options.accessLog ?? '-'), () => this.#authority(), {
+    this.#listeners = new GatewayListeners(this.#proxy, new GatewayMetrics(this.registry).observing(createAccessLog(options.accessLog ?? '-')), () => this.#authority(), {
       bindHost: options.bindHost ?? '0.0.0.0',
       ...(options.listenerPort ? { listenerPort: options.listenerPort } : {}),
       handler: {

@@ -1,0 +1,156 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStack, type StackProcess } from './stack-process.js'
+
+const MODEL = 'Qwen/Qwen3-0.6B'
+const DASHBOARDS = ['epp-routing', 'vllm-performance'].map((name) => ({
+  name,
+  json: JSON.parse(readFileSync(new URL(`../../dashboards/${name}.json`, import.meta.url), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] },
+}))
+
+/** Every panel query of both dashboards, with Grafana's rate interval filled in. */
+const panelQueries = DASHBOARDS.flatMap((d) => d.json.panels.flatMap((p) => p.targets.map((t) => ({ panel: `${d.name}: ${p.title}`, expr: t.expr.replaceAll('$__rate_interval', '1m') }))))
+
+const PROMQL_WORDS = new Set(['sum', 'avg', 'max', 'min', 'count', 'rate', 'irate', 'increase', 'histogram_quantile', 'by', 'without', 'on', 'ignoring', 'topk', 'bottomk', 'deriv', 'avg_over_time', 'clamp_min', 'clamp_max', 'and', 'or', 'unless'])
+
+/** The metric names a PromQL expression reads: identifiers outside label matchers, grouping clauses and ranges. */
+export function metricNames(expr: string): string[] {
+  const bare = expr
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+  return (bare.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []).filter((w) => !PROMQL_WORDS.has(w))
+}
+
+/** Series names a Prometheus text exposition offers (histograms as their _bucket, _sum and _count series). */
+function exposedNames(text: string): Set<string> {
+  const names = new Set<string>()
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const [, name, type] = m
+    names.add(name!)
+    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s)
+  }
+  return names
+}
+
+async function chat(gw: string, content: string, stream: boolean): Promise<Response> {
+  const res = await fetch(`${gw}/my-first-model/qwen3-0-6b/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 4, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) }),
+  })
+  await res.text()
+  return res
+}
+
+interface EndpointStatus {
+  id: string
+  url: string
+}
+
+describe('metrics, dashboards and the access log on a running stack', () => {
+  let stack: StackProcess
+  let endpoints: EndpointStatus[]
+  const shared = 'You are a helpful assistant that answers questions about the maitred gateway in detail. '.repeat(8)
+
+  beforeAll(async () => {
+    stack = await startStack(['--time-scale', '20'])
+    endpoints = JSON.parse(await stack.get('endpoints', true)) as EndpointStatus[]
+    const gw = stack.gatewayUrl()
+    for (let i = 0; i < 6; i++) {
+      expect((await chat(gw, `${shared} question ${i}`, false)).status).toBe(200)
+      expect((await chat(gw, `${shared} streamed ${i}`, true)).status).toBe(200)
+    }
+    // A request the picker refuses (no "model"), so the error panels have a series.
+    const refused = await fetch(`${gw}/my-first-model/qwen3-0-6b/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) })
+    expect(refused.status).toBe(400)
+  }, 90_000)
+  afterAll(() => stack?.stop())
+
+  it('exports every metric name the dashboards query (gateway and picker on the admin API, vLLM on the model servers)', async () => {
+    const texts = await Promise.all([stack.state.admin, ...endpoints.map((e) => e.url)].map((u) => fetch(`${u}/metrics`).then((r) => r.text())))
+    const exported = new Set(texts.flatMap((t) => [...exposedNames(t)]))
+    const missing = panelQueries.flatMap((q) => metricNames(q.expr).filter((n) => !exported.has(n)).map((n) => `${q.panel}: ${n}`))
+    expect(missing).toEqual([])
+    // The check itself sees the names: every panel reads at least one metric.
+    expect(panelQueries.every((q) => metricNames(q.expr).length > 0)).toBe(true)
+  })
+
+  it('logs TTFT (streamed) and usage tokens, streamed or not', async () => {
+    const records = (await stack.accessLog()).filter((r) => r.method === 'POST' && r.response_code === 200)
+    expect(records).toHaveLength(12)
+    for (const r of records) {
+      expect(r.prompt_tokens).toBeGreaterThan(100)
+      expect(r.completion_tokens).toBeGreaterThan(0)
+      expect(r.completion_tokens).toBeLessThanOrEqual(4)
+      expect(r.cached_tokens).toEqual(expect.any(Number))
+    }
+    const streamed = records.filter((r) => r.ttft_ms !== undefined)
+    expect(streamed).toHaveLength(6)
+    for (const r of streamed) expect(r.ttft_ms as number).toBeLessThanOrEqual(r.duration_ms as number)
+    expect(records.some((r) => (r.cached_tokens as number) > 0)).toBe(true)
+  })
+
+  describe.skipIf(spawnSync('prometheus', ['--version']).status !== 0)('scraped by a real Prometheus', () => {
+    let prom: ChildProcess
+    let dir: string
+    let api: string
+
+    beforeAll(async () => {
+      const port = await freePort()
+      dir = mkdtempSync(join(tmpdir(), 'maitred-prom-'))
+      const target = (u: string) => new URL(u).host
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        `global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: maitred
+    static_configs: [{targets: ['${target(stack.state.admin)}']}]
+  - job_name: model-servers
+    static_configs: [{targets: [${endpoints.map((e) => `'${target(e.url)}'`).join(', ')}]}]
+`,
+      )
+      prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' })
+      api = `http://127.0.0.1:${port}/api/v1`
+    }, 30_000)
+    afterAll(async () => {
+      if (prom && prom.exitCode === null) {
+        prom.kill('SIGTERM')
+        await new Promise((r) => prom.once('exit', r))
+      }
+      rmSync(dir, { recursive: true, force: true })
+    })
+
+    it("returns data for every dashboard panel's query", async () => {
+      const query = async (expr: string) => {
+        const body = (await fetch(`${api}/query?query=${encodeURIComponent(expr)}`).then((r) => r.json()).catch(() => null)) as { status?: string; data?: { result: unknown[] }; error?: string } | null
+        if (body?.status === 'error') throw new Error(`${expr}: ${body.error}`)
+        return body?.data?.result.length ?? 0
+      }
+      // Two scrapes of every target after the traffic, so rates have two samples.
+      let empty = panelQueries
+      for (let i = 0; i < 60 && empty.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 500))
+        if (i % 4 === 0) await chat(stack.gatewayUrl(), `${shared} during scrape ${i}`, i % 8 === 0)
+        const results = await Promise.all(empty.map(async (q) => ({ q, n: await query(q.expr) })))
+        empty = results.filter((r) => r.n === 0).map((r) => r.q)
+      }
+      expect(empty.map((q) => `${q.panel}: ${q.expr}`)).toEqual([])
+    }, 60_000)
+  })
+})
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
