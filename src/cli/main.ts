@@ -3,6 +3,7 @@ import { registerApplyCommand } from './apply.js'
 import { registerDoctorCommand } from './doctor.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
+import { registerLogsCommand } from './logs.js'
 import { registerPickerCommand } from './picker.js'
 import { registerSimCommand } from './sim.js'
 import { registerUpCommand } from './up.js'
@@ -19,6 +20,7 @@ registerApplyCommand(program)
 registerGetCommand(program)
 registerExplainCommand(program)
 registerDoctorCommand(program)
+registerLogsCommand(program)
 registerSimCommand(program)
 registerPickerCommand(program, {
   createPicker: async (config, endpoints, { registry, poolName, objectives }) => {

@@ -11,6 +11,8 @@ export interface RunState {
   pid: number
   admin: string
   startedAt: string
+  /** Where the gateway writes its access log (`-` stdout, `off`, or an absolute file path), for `maitred logs`. */
+  accessLog?: string
   gateways: { name: string; namespace: string; urls: string[] }[]
 }
 

@@ -1,6 +1,6 @@
 import { watch } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { StackRuntime } from '../runtime/stack-runtime.js'
 import { DEFAULT_STACK_FILE } from './load-config.js'
@@ -66,6 +66,7 @@ export function registerUpCommand(program: Command): void {
           pid: process.pid,
           admin: admin.url,
           startedAt: new Date().toISOString(),
+          accessLog: opts.accessLog === '-' || opts.accessLog === 'off' ? opts.accessLog : resolve(opts.accessLog),
           gateways: runtime.stack.gateways.map((g) => ({
             name: g.metadata.name,
             namespace: g.metadata.namespace,

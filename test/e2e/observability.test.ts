@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startStack, type StackProcess } from './stack-process.js'
+import { BIN, runCli, startStack, type StackProcess } from './stack-process.js'
 
 const MODEL = 'Qwen/Qwen3-0.6B'
 const DASHBOARDS = ['epp-routing', 'vllm-performance'].map((name) => ({
@@ -94,6 +94,28 @@ describe('metrics, dashboards and the access log on a running stack', () => {
     for (const r of streamed) expect(r.ttft_ms as number).toBeLessThanOrEqual(r.duration_ms as number)
     expect(records.some((r) => (r.cached_tokens as number) > 0)).toBe(true)
   })
+
+  it('maitred logs prints one line per request, filtered, and follows the running stack\'s log', async () => {
+    await stack.accessLog() // past the gateway's flush interval
+    const refused = await runCli(['logs', '--state-dir', stack.stateDir, '--status', '4xx'])
+    expect(refused.code).toBe(0)
+    expect(refused.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^\[.*\] "POST \/my-first-model\/qwen3-0-6b\/v1\/chat\/completions HTTP\/1.1" 400 /)])
+    const served = await runCli(['logs', '--state-dir', stack.stateDir, '--route', 'qwen3-0-6b-kserve-route', '--status', '2xx'])
+    const lines = served.stdout.trim().split('\n')
+    expect(lines.length).toBeGreaterThanOrEqual(12)
+    expect(lines.filter((l) => /ttft=\d+ms tokens=\d+→\d+/.test(l))).toHaveLength(6)
+
+    const follow = spawn(process.execPath, [BIN, 'logs', '--follow', '--state-dir', stack.stateDir, '--status', '404'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      let out = ''
+      follow.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      await new Promise((r) => setTimeout(r, 1000))
+      expect((await fetch(`${stack.gatewayUrl()}/no/such/route`)).status).toBe(404)
+      await expect.poll(() => out, { timeout: 10_000 }).toMatch(/"GET \/no\/such\/route HTTP\/1.1" 404 NR /)
+    } finally {
+      follow.kill()
+    }
+  }, 30_000)
 
   describe.skipIf(spawnSync('prometheus', ['--version']).status !== 0)('scraped by a real Prometheus', () => {
     let prom: ChildProcess
