@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client'
-import type { AccessLog, AccessLogRecord } from '../gateway/access-log.js'
+import type { AccessLogRecord } from '../gateway/access-log.js'
 import { BoundCounter, BoundHistogram } from './bound-metrics.js'
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160]
@@ -46,14 +46,6 @@ export class GatewayMetrics {
     if (r.attempts > 1) this.#retries.labels(gateway, route, backend).inc(r.attempts - 1)
     if (r.prompt_tokens !== undefined) this.#promptTokens.labels(gateway, route, backend).inc(r.prompt_tokens)
     if (r.completion_tokens !== undefined) this.#completionTokens.labels(gateway, route, backend).inc(r.completion_tokens)
-  }
-
-  /** The access log, with every finished request also counted here. */
-  observing(log: AccessLog): AccessLog {
-    return (record) => {
-      this.observe(record)
-      log(record)
-    }
   }
 }
 
