@@ -2,6 +2,8 @@ import { join } from 'node:path'
 import { OPEN_GATEWAY_YAML } from './open-gateway.js'
 import { DEFAULT_PICKER_CONFIG_YAML } from '../../src/picker/default-config.js'
 import { LocalCertificateAuthority } from '../../src/runtime/local-certificate-authority.js'
+import type { DoctorReport } from '../../src/doctor/run-doctor.js'
+import { runCli } from './stack-process.js'
 
 /** A pool of simulators in its own namespace behind the open gateway at `/<namespace>` (rewritten to `/`). */
 const pooledModel = (namespace: string, simulator: string, extra: { tls?: string; poolAnnotations?: string; failureMode?: string } = {}) => `
@@ -64,7 +66,8 @@ spec:
 /**
  * The seeds' four bugs, each in its own namespace behind one open gateway:
  * - bug1: a model server that loses request bodies (the simulator's dropRequestBody fault injection);
- * - bug2: chat completions routed to the workload Service, so the picker never sees them (round-robin, "cx_total: 0");
+ * - bug2: chat completions routed to the workload Service, so the picker never sees them (round-robin, "cx_total: 0"),
+ *   and bug2-failopen: a pool whose remote picker is unreachable, hidden by failureMode FailOpen (the seeds' dummy cluster);
  * - bug3: a model server whose certificate is signed by another CA than the one its ModelServer trusts;
  * - bug4: a prefill/decode LLMInferenceService whose scheduler config is the single-profile default (no P/D awareness).
  * Certificates for bug 3 are issued into `dir`.
@@ -78,6 +81,7 @@ export async function fourBugsStack(dir: string): Promise<string> {
 ${pooledModel('bug1', '{dropRequestBody: true, timeScale: 20}')}
 ${pooledModel('bug3', `{timeScale: 20, tlsCertFile: ${JSON.stringify(cert.certFile)}, tlsKeyFile: ${JSON.stringify(cert.keyFile)}}`, { tls: `{caFile: ${JSON.stringify(otherCa.certFile)}}` })}
 ${serviceRoute('bug2', 'workload', '{simulator: {timeScale: 20}}')}---
+${pooledModel('bug2-failopen', '{timeScale: 20}', { poolAnnotations: '{maitred.dev/endpoint-picker-address: "127.0.0.1:1"}', failureMode: 'FailOpen' })}
 apiVersion: serving.kserve.io/v1alpha1
 kind: LLMInferenceService
 metadata: {name: pd, namespace: bug4}
@@ -91,3 +95,13 @@ spec:
     gateway: {}
 `
 }
+
+/** `maitred doctor --json` with these arguments: exit code and report. */
+export const doctor = async (args: string[]) => {
+  const r = await runCli(['doctor', '--json', ...args])
+  return { code: r.code, report: JSON.parse(r.stdout) as DoctorReport, stderr: r.stderr }
+}
+
+/** The findings of one check about subjects containing `about`. */
+export const findings = (report: DoctorReport, check: string, about: string) =>
+  report.checks.find((c) => c.id === check)!.findings.filter((f) => f.subject.includes(about))

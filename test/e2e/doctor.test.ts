@@ -4,60 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DoctorReport } from '../../src/doctor/run-doctor.js'
-import { fourBugsStack, serviceRoute } from './doctor-fixtures.js'
-import { runCli, startStack, type StackProcess } from './stack-process.js'
-
-const doctor = async (args: string[]) => {
-  const r = await runCli(['doctor', '--json', ...args])
-  return { code: r.code, report: JSON.parse(r.stdout) as DoctorReport, stderr: r.stderr }
-}
-
-/** The findings of one check about subjects containing `about`. */
-const findings = (report: DoctorReport, check: string, about: string) =>
-  report.checks.find((c) => c.id === check)!.findings.filter((f) => f.subject.includes(about))
-
-describe('maitred doctor on the default stack', () => {
-  let stack: StackProcess
-  beforeAll(async () => {
-    stack = await startStack()
-  }, 90_000)
-  afterAll(() => stack?.stop())
-
-  it('passes every check, probing chat, body, picker decision and prefix-cache hits through the gateway', async () => {
-    const { code, report } = await doctor(['--state-dir', stack.stateDir])
-    expect(report.checks.filter((c) => c.outcome !== 'pass').map((c) => c.findings)).toEqual([])
-    expect(code).toBe(0)
-    expect(report.checks.map((c) => c.id)).toEqual([
-      'gateways-listening',
-      'routes-resolved',
-      'pools-ready',
-      'picker-consulted',
-      'body-reaches-server',
-      'upstream-tls',
-      'pd-config',
-      'prefix-caching-enabled',
-      'prefix-cache-hits',
-      'model-name',
-      'door-chat',
-    ])
-    expect(findings(report, 'model-name', 'qwen3-0-6b')[0]!.message).toMatch(/"Qwen\/Qwen3-0.6B" — not "qwen3-0-6b"/)
-    expect(findings(report, 'prefix-cache-hits', 'qwen3-0-6b')[0]!.message).toMatch(/found [1-9]\d* of \d+ prompt tokens cached/)
-  }, 30_000)
-
-  it('prints a ✓ checklist', async () => {
-    const r = await runCli(['doctor', '--state-dir', stack.stateDir])
-    expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^✓ Request bodies reach the model server/m)
-    expect(r.stdout).toMatch(/11 passed, 0 failed/)
-  }, 30_000)
-
-  it('checks the embedded default config before it runs', async () => {
-    const { code, report } = await doctor(['-f', 'examples/seed-cluster.yaml'])
-    expect(code).toBe(0)
-    expect(report.mode).toBe('static')
-  }, 30_000)
-})
+import { doctor, findings, fourBugsStack, serviceRoute } from './doctor-fixtures.js'
+import { startStack, type StackProcess } from './stack-process.js'
 
 describe("maitred doctor names the seeds' four bugs", () => {
   let stack: StackProcess
@@ -98,6 +46,8 @@ describe("maitred doctor names the seeds' four bugs", () => {
     // Bug 2: chat completions go round-robin to the Service; the picker never sees them.
     const [picker] = findings(report, 'picker-consulted', 'bug2/')
     expect(picker).toMatchObject({ outcome: 'fail', message: expect.stringMatching(/go to Service\/workload: round-robin/), next: expect.stringMatching(/InferencePool/) })
+    const [failOpen] = findings(report, 'picker-consulted', 'bug2-failopen/')
+    expect(failOpen).toMatchObject({ outcome: 'fail', message: expect.stringMatching(/answered 200 but carried no routing decision: .*FailOpen sent the request to a random endpoint/) })
     expect(findings(report, 'picker-consulted', 'bug4/')[0]).toMatchObject({ outcome: 'pass', message: expect.stringMatching(/carried the picker's decision/) })
     // Bug 3: the server's certificate is signed by another CA than the one its ModelServer trusts.
     const [tls] = findings(report, 'upstream-tls', 'bug3/')
@@ -124,6 +74,7 @@ describe("maitred doctor names the seeds' four bugs", () => {
     expect(code).toBe(1)
     expect(findings(report, 'body-reaches-server', 'bug1/')[0]).toMatchObject({ outcome: 'fail', message: expect.stringMatching(/dropRequestBody is true/) })
     expect(findings(report, 'picker-consulted', 'bug2/')[0]).toMatchObject({ outcome: 'fail', message: expect.stringMatching(/goes to Service\/workload/) })
+    expect(findings(report, 'picker-consulted', 'bug2-failopen/')[0]).toMatchObject({ outcome: 'warn', message: expect.stringMatching(/FailOpen/) })
     expect(findings(report, 'upstream-tls', 'bug3/')[0]).toMatchObject({ outcome: 'fail', message: expect.stringMatching(/not signed by the CA in spec.tls.caFile/) })
     expect(findings(report, 'pd-config', 'bug4/')[0]).toMatchObject({ outcome: 'fail' })
   }, 30_000)

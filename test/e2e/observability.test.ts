@@ -1,12 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { doctor, findings } from './doctor-fixtures.js'
 import { BIN, runCli, startStack, type StackProcess } from './stack-process.js'
 
 const MODEL = 'Qwen/Qwen3-0.6B'
+const CHROMIUM = '/usr/bin/chromium'
 const DASHBOARDS = ['epp-routing', 'vllm-performance'].map((name) => ({
   name,
   json: JSON.parse(readFileSync(new URL(`../../dashboards/${name}.json`, import.meta.url), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] },
@@ -37,10 +40,11 @@ function exposedNames(text: string): Set<string> {
   return names
 }
 
-async function chat(gw: string, content: string, stream: boolean): Promise<Response> {
+/** A chat completion through the default stack's route; with `explainId`, explained (`x-maitred-explain: 1`) under that request id. */
+async function chat(gw: string, content: string, stream: boolean, explainId?: string): Promise<Response> {
   const res = await fetch(`${gw}/my-first-model/qwen3-0-6b/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(explainId ? { 'x-maitred-explain': '1', 'x-request-id': explainId } : {}) },
     body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 4, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) }),
   })
   await res.text()
@@ -52,7 +56,11 @@ interface EndpointStatus {
   url: string
 }
 
-describe('metrics, dashboards and the access log on a running stack', () => {
+/**
+ * One default stack for everything that watches it: metrics and dashboards (with a real Prometheus), the access log and
+ * `maitred logs`, `maitred doctor` on a healthy stack, and the live page in Chromium (last: it kills a replica).
+ */
+describe('observing a running default stack', () => {
   let stack: StackProcess
   let endpoints: EndpointStatus[]
   const shared = 'You are a helpful assistant that answers questions about the maitred gateway in detail. '.repeat(8)
@@ -163,6 +171,94 @@ scrape_configs:
       }
       expect(empty.map((q) => `${q.panel}: ${q.expr}`)).toEqual([])
     }, 60_000)
+  })
+
+  describe('maitred doctor on the default stack', () => {
+    it('passes every check, probing chat, body, picker decision and prefix-cache hits through the gateway', async () => {
+      const { code, report } = await doctor(['--state-dir', stack.stateDir])
+      expect(report.checks.filter((c) => c.outcome !== 'pass').map((c) => c.findings)).toEqual([])
+      expect(code).toBe(0)
+      expect(report.checks.map((c) => c.id)).toEqual([
+        'gateways-listening',
+        'routes-resolved',
+        'pools-ready',
+        'picker-consulted',
+        'body-reaches-server',
+        'upstream-tls',
+        'pd-config',
+        'prefix-caching-enabled',
+        'prefix-cache-hits',
+        'model-name',
+        'door-chat',
+      ])
+      expect(findings(report, 'model-name', 'qwen3-0-6b')[0]!.message).toMatch(/"Qwen\/Qwen3-0.6B" — not "qwen3-0-6b"/)
+      expect(findings(report, 'prefix-cache-hits', 'qwen3-0-6b')[0]!.message).toMatch(/found [1-9]\d* of \d+ prompt tokens cached/)
+    }, 30_000)
+
+    it('prints a ✓ checklist', async () => {
+      const r = await runCli(['doctor', '--state-dir', stack.stateDir])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/^✓ Request bodies reach the model server/m)
+      expect(r.stdout).toMatch(/11 passed, 0 failed/)
+    }, 30_000)
+
+    it('checks the embedded default config before it runs', async () => {
+      const { code, report } = await doctor(['-f', 'examples/seed-cluster.yaml'])
+      expect(code).toBe(0)
+      expect(report.mode).toBe('static')
+    }, 30_000)
+  })
+
+  /** Last: it kills a replica. Debian's Chromium, headless (skipped where it is not installed: CI installs it). */
+  describe.skipIf(!existsSync(CHROMIUM))('the live page in headless Chromium', () => {
+    let browser: Browser
+    let page: Page
+    const stat = (endpoint: string, name: string) => page.locator(`[data-endpoint="${endpoint}"] [data-stat="${name}"]`).textContent()
+    const answered = async (ids: string[]) => (await Promise.all(ids.map((e) => stat(e, 'requests')))).reduce((n, t) => n + Number(t), 0)
+
+    beforeAll(async () => {
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      })
+      page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    }, 30_000)
+    afterAll(() => browser?.close())
+
+    it('is printed at start and draws gateways, routes, pools and both endpoints up', async () => {
+      expect(stack.stdout()).toContain(`Live page   ${stack.state.ui}`)
+      await page.goto(stack.state.ui!)
+      await expect.poll(() => page.locator('[data-endpoint][data-healthy="true"]').count(), { timeout: 10_000 }).toBe(2)
+      expect(await page.locator('#gateways .node').allTextContents()).toEqual([expect.stringContaining('openshift-ingress/openshift-ai-inference')])
+      expect(await page.locator('#routes .node').allTextContents()).toEqual([expect.stringContaining('my-first-model/qwen3-0-6b-kserve-route')])
+      expect(await page.locator('#pools .node').allTextContents()).toEqual([expect.stringContaining('qwen3-0-6b-inference-pool')])
+      // Gateway → route → pool → 2 endpoints.
+      expect(await page.locator('#links path').count()).toBe(4)
+    }, 30_000)
+
+    it('updates under traffic: request counts and share, prefix hits, and the explained decisions', async () => {
+      const endpoints = await page.locator('[data-endpoint]').evaluateAll((els) => els.map((e) => e.getAttribute('data-endpoint')!))
+      const before = await answered(endpoints)
+      for (let i = 0; i < 8; i++) expect((await chat(stack.gatewayUrl(), `${shared} page ${i}`, false, i >= 6 ? `live-page-${i}` : undefined)).status).toBe(200)
+      await expect.poll(() => answered(endpoints), { timeout: 10_000 }).toBe(before + 8)
+      const shares = await Promise.all(endpoints.map((e) => stat(e, 'share')))
+      expect(shares.reduce((sum, s) => sum + Number.parseFloat(s ?? '0'), 0)).toBeCloseTo(100, 0)
+      expect((await Promise.all(endpoints.map((e) => stat(e, 'prefix')))).some((t) => Number.parseFloat(t ?? '0') > 0)).toBe(true)
+      // Newest first: the last request sent with x-maitred-explain.
+      await expect.poll(() => page.locator('details.decision').first().getAttribute('data-request'), { timeout: 10_000 }).toBe('live-page-7')
+      const table = page.locator('details.decision').first().locator('table')
+      expect(await table.locator('th').allTextContents()).toEqual(expect.arrayContaining(['profile', 'endpoint', 'prefix-cache-scorer', 'total', 'picked']))
+      expect(await table.locator('tr.picked').count()).toBe(1)
+      if (process.env.MAITRED_LIVE_PAGE_SCREENSHOT) await page.screenshot({ path: process.env.MAITRED_LIVE_PAGE_SCREENSHOT, fullPage: true })
+    }, 30_000)
+
+    it('shows a killed replica as down', async () => {
+      const [victim] = JSON.parse(await stack.get('endpoints', true)) as { id: string; pid: number }[]
+      process.kill(victim!.pid, 'SIGKILL')
+      await expect.poll(() => page.locator(`[data-endpoint="${victim!.id}"]`).getAttribute('data-healthy'), { timeout: 10_000 }).toBe('false')
+      expect(await page.locator(`[data-endpoint="${victim!.id}"] .badge`).textContent()).toBe('down')
+      expect(await page.locator('[data-endpoint][data-healthy="true"]').count()).toBe(1)
+    }, 30_000)
   })
 })
 
