@@ -2,8 +2,10 @@ import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
 import { registerBenchCommand } from './bench.js'
 import { createPicker } from './create-picker.js'
+import { registerDoctorCommand } from './doctor.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
+import { registerLogsCommand } from './logs.js'
 import { registerPickerCommand } from './picker.js'
 import { registerSimCommand } from './sim.js'
 import { registerUpCommand } from './up.js'
@@ -19,6 +21,8 @@ registerValidateCommand(program)
 registerApplyCommand(program)
 registerGetCommand(program)
 registerExplainCommand(program)
+registerDoctorCommand(program)
+registerLogsCommand(program)
 registerSimCommand(program)
 registerBenchCommand(program)
 registerPickerCommand(program, { createPicker })

@@ -10,7 +10,11 @@ export function stateDir(override?: string): string {
 export interface RunState {
   pid: number
   admin: string
+  /** The live page's URL, unless started with --ui-port off. */
+  ui?: string
   startedAt: string
+  /** Where the gateway writes its access log (`-` stdout, `off`, or an absolute file path), for `maitred logs`. */
+  accessLog?: string
   gateways: { name: string; namespace: string; urls: string[] }[]
 }
 

@@ -1,6 +1,6 @@
 import { watch } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { StackRuntime } from '../runtime/stack-runtime.js'
 import { DEFAULT_STACK_FILE } from './load-config.js'
@@ -10,6 +10,7 @@ interface UpOptions {
   file?: string[]
   printConfig?: boolean
   adminPort: string
+  uiPort: string
   bind: string
   ephemeralPorts?: boolean
   accessLog: string
@@ -26,6 +27,7 @@ export function registerUpCommand(program: Command): void {
     .option('-f, --file <FILE_OR_DIR...>', 'stack YAML files or directories (multi-document)')
     .option('--print-config', 'print the embedded default stack YAML and exit')
     .option('--admin-port <PORT>', 'admin API port on 127.0.0.1 (maitred get/apply use it)', '9901')
+    .option('--ui-port <PORT>', 'live page on 127.0.0.1 (the stack as a picture, live load and routing decisions), or off', '8090')
     .option('--bind <HOST>', 'interface for gateway listeners', '0.0.0.0')
     .option('--ephemeral-ports', 'let the OS choose every listener port (tests, several stacks on one machine)')
     .option('--access-log <DEST>', 'access log: - (stdout), a file path, or off', '-')
@@ -39,11 +41,12 @@ export function registerUpCommand(program: Command): void {
         return
       }
       // Loaded here, not at the top: every other command (e.g. `get`) starts without the runtime's modules.
-      const [{ deriveStack }, { loadStackOrDefault }, { StackRuntime }, { startAdminServer }] = await Promise.all([
+      const [{ deriveStack }, { loadStackOrDefault }, { StackRuntime }, { startAdminServer }, { startLivePageServer }] = await Promise.all([
         import('../controller/derive-stack.js'),
         import('./load-config.js'),
         import('../runtime/stack-runtime.js'),
         import('../runtime/admin-server.js'),
+        import('../observability/live-page-server.js'),
       ])
       const stack = deriveStack(await loadStackOrDefault(opts.file))
       const log = (line: string) => process.stderr.write(`maitred: ${line}\n`)
@@ -61,11 +64,21 @@ export function registerUpCommand(program: Command): void {
         await runtime.close()
         throw new Error(`admin API port ${opts.adminPort}: ${err.message} (is another maitred up running? use --admin-port)`)
       })
+      const page =
+        opts.uiPort === 'off'
+          ? undefined
+          : await startLivePageServer(runtime, Number(opts.uiPort)).catch(async (err: Error) => {
+              await admin.close()
+              await runtime.close()
+              throw new Error(`live page port ${opts.uiPort}: ${err.message} (use --ui-port PORT, or --ui-port off)`)
+            })
       const recordState = () =>
         writeRunState(dir, {
           pid: process.pid,
           admin: admin.url,
+          ...(page ? { ui: page.url } : {}),
           startedAt: new Date().toISOString(),
+          accessLog: opts.accessLog === '-' || opts.accessLog === 'off' ? opts.accessLog : resolve(opts.accessLog),
           gateways: runtime.stack.gateways.map((g) => ({
             name: g.metadata.name,
             namespace: g.metadata.namespace,
@@ -84,13 +97,14 @@ export function registerUpCommand(program: Command): void {
           }
         })
       await recordState()
-      printReady(runtime, admin.url)
+      printReady(runtime, admin.url, page?.url)
       let stopping = false
       const stop = async (signal: string) => {
         if (stopping) return
         stopping = true
         log(`${signal}: no longer accepting; draining ${runtime.inFlight} in-flight requests (up to ${opts.drainTimeout}s)`)
         await admin.close()
+        await page?.close()
         await runtime.close()
         await removeRunState(dir)
         process.exit(0)
@@ -113,7 +127,7 @@ async function watchFiles(paths: readonly string[], onChange: () => Promise<void
   }
 }
 
-function printReady(rt: StackRuntime, adminUrl: string): void {
+function printReady(rt: StackRuntime, adminUrl: string, pageUrl: string | undefined): void {
   const out: string[] = ['maitred: stack ready']
   for (const [id, sim] of rt.simulators) out.push(`  ModelServer ${id.padEnd(44)} ${sim.url}  (simulated, pid ${sim.pid})`)
   for (const ms of rt.stack.modelServers.filter((m) => m.spec.external))
@@ -122,6 +136,7 @@ function printReady(rt: StackRuntime, adminUrl: string): void {
   for (const l of rt.listeners)
     out.push(`  Gateway     ${`${l.gateway.metadata.namespace}/${l.gateway.metadata.name}`.padEnd(44)} ${l.url}  (listener ${l.listener.name}${l.certificate ? `; certificate: ${l.certificate.source}` : ''})`)
   out.push(`  Admin       ${adminUrl}  (maitred get gateways|routes|pools|endpoints; /metrics)`)
+  if (pageUrl) out.push(`  Live page   ${pageUrl}  (the stack as a picture, live load and routing decisions)`)
   const first = rt.listeners[0]
   const route = rt.stack.routes[0]
   if (first && route) {

@@ -27,6 +27,12 @@ export interface AccessLogRecord {
   bytes_sent: number
   duration_ms: number
   upstream_service_time_ms: number | undefined
+  /** Streamed responses: ms from the request's arrival to the first event (the first token). */
+  ttft_ms?: number
+  /** From the response's `usage` (a streamed one carries it only with `stream_options.include_usage`). */
+  prompt_tokens?: number
+  completion_tokens?: number
+  cached_tokens?: number
   x_forwarded_for: string | undefined
   user_agent: string | undefined
   explain?: unknown
@@ -58,6 +64,10 @@ const RECORD_FIELDS: Record<keyof AccessLogRecord, object> = {
   bytes_sent: number,
   duration_ms: number,
   upstream_service_time_ms: number,
+  ttft_ms: number,
+  prompt_tokens: number,
+  completion_tokens: number,
+  cached_tokens: number,
   x_forwarded_for: text,
   user_agent: text,
   explain: {},

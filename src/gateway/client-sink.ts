@@ -20,6 +20,8 @@ export interface ClientSinkOptions {
   /** The exchange ended: response complete (or discarded for a retry). */
   onDone(outcome: SinkOutcome): void
   onError(err: Error): void
+  /** Each body chunk relayed to the client (for the access log's timing and usage). */
+  onBody?(chunk: Buffer): void
 }
 
 /**
@@ -75,6 +77,7 @@ export class ClientSink implements UpstreamHandler {
   onData(chunk: Buffer): boolean {
     if (this.#discard) return true
     this.sent.bytesSent += chunk.length
+    this.options.onBody?.(chunk)
     if ((this.res as ServerResponse).write(chunk)) return true
     this.res.once('drain', this.#resume!)
     return false

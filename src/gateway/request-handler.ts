@@ -13,6 +13,7 @@ import { isoNow } from './iso-now.js'
 import { normalizePath, splitTarget } from './normalize-path.js'
 import { GatewayError, sendOpenAIError } from './openai-error.js'
 import { parseInferenceBody, readRequestBody } from './request-body.js'
+import { ResponseWatch } from './response-usage.js'
 import { applyRouteFilters, modifyHeaders, type RewriteResult } from './route-filters.js'
 import type { CompiledMatch, RouteTable } from './route-table.js'
 import {
@@ -50,6 +51,8 @@ interface Exchange extends SentBytes {
   started: number
   /** Cancels the upstream exchange when the client goes away or the route's request timeout fires. */
   cancellation: Cancellation
+  /** What was forwarded, once routed: its response watch gives the access log TTFT and usage. */
+  forward: RouteForward | undefined
 }
 
 /** What a listener hands the handler: its routes and backends, swapped together on reload. */
@@ -81,6 +84,7 @@ export class RequestHandler {
       bytesSent: 0,
       record: this.#newRecord(req, requestId, target, host),
       cancellation: new Cancellation(),
+      forward: undefined,
     }
     res.on('close', () => {
       onClose?.()
@@ -119,6 +123,7 @@ export class RequestHandler {
     const cancellation = ex.cancellation
     const timer = match.requestTimeoutMs > 0 ? setTimeout(() => cancellation.cancel(new UpstreamTimeoutError()), match.requestTimeoutMs) : undefined
     const forward = new RouteForward(req.method ?? 'GET', rewrite.path + query, headers, cancellation, match.backendRequestTimeoutMs, ex, ex.record, rewrite.responseHeaders)
+    ex.forward = forward
     const retry = retryPolicy(match, this.options.retry)
     let done: Promise<unknown>
     if (backend.kind === 'InferencePool') done = this.#toPool(req, res, ex, backend, forward, rewrite.path, retry)
@@ -165,7 +170,17 @@ export class RequestHandler {
     try {
       outcome = await this.proxy.forward(forward, res, new PoolCandidates(decision, pool), retry)
     } finally {
-      pool.picker.complete({ decision, requestId: ex.record.request_id, endpoint: outcome.endpoint, status: outcome.status })
+      const usage = forward.watch.usage()
+      pool.picker.complete({
+        decision,
+        requestId: ex.record.request_id,
+        endpoint: outcome.endpoint,
+        status: outcome.status,
+        durationMs: performance.now() - ex.started,
+        model: typeof parsed?.model === 'string' ? parsed.model : undefined,
+        promptTokens: usage?.promptTokens,
+        completionTokens: usage?.completionTokens,
+      })
     }
   }
 
@@ -285,6 +300,16 @@ export class RequestHandler {
     if (!res.writableFinished && r.response_flags === '-') r.response_flags = 'DC'
     r.bytes_sent = ex.bytesSent
     r.duration_ms = Math.round(performance.now() - ex.started)
+    const watch = ex.forward?.watch
+    if (watch && watch.firstByteAt > 0) {
+      if (watch.streamed) r.ttft_ms = Math.round(watch.firstByteAt - ex.started)
+      const usage = watch.usage()
+      if (usage) {
+        r.prompt_tokens = usage.promptTokens
+        r.completion_tokens = usage.completionTokens
+        if (usage.cachedTokens !== undefined) r.cached_tokens = usage.cachedTokens
+      }
+    }
     this.log(r)
   }
 }
@@ -298,6 +323,7 @@ class RouteForward implements ForwardRequest {
   /** The picker's decision, for pool backends: its response headers (and explain summary) go to the client. */
   decision: Decision | undefined
   explain = false
+  readonly watch = new ResponseWatch()
 
   constructor(
     readonly method: string,
@@ -323,6 +349,10 @@ class RouteForward implements ForwardRequest {
   /** The route's ResponseHeaderModifier, over the merged upstream and gateway headers. */
   modifyResponseHeaders(headers: Record<string, string | string[]>): void {
     if (this.responseModifier) modifyHeaders(headers, this.responseModifier)
+  }
+
+  onBody(chunk: Buffer): void {
+    this.watch.onChunk(chunk)
   }
 
   onHeaders(r: ForwardResult): void {

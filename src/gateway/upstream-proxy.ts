@@ -75,6 +75,8 @@ export interface ForwardRequest {
   onHeaders?: (result: ForwardResult) => void
   /** Counts the response body bytes written to the client. */
   readonly sent: SentBytes
+  /** Called with each response body chunk that goes to the client. */
+  onBody?: (chunk: Buffer) => void
 }
 
 export interface ForwardResult {
@@ -279,6 +281,10 @@ class Attempt implements ClientSinkOptions {
 
   onDone(outcome: SinkOutcome): void {
     this.#resolve?.(outcome)
+  }
+
+  onBody(chunk: Buffer): void {
+    this.req.onBody?.(chunk)
   }
 
   onError(err: Error): void {

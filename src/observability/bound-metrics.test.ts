@@ -39,4 +39,13 @@ describe('bound metrics', () => {
     expect(c.labels('1', '2')).not.toBe(c.labels('1', '3'))
     expect(() => c.labels('1')).toThrow(/expected 2 label values/)
   })
+
+  it("take prom-client's labels-object form too, for code that finds them in the registry by name", () => {
+    const c = new BoundCounter({ name: 'e_total', help: 'e', labelNames: ['a', 'b'], registers: [] })
+    c.inc({ b: '2', a: '1' }, 3)
+    expect(c.labels('1', '2').value).toBe(3)
+    const h = new BoundHistogram({ name: 'e_seconds', help: 'e', labelNames: ['a'], buckets: [1], registers: [] })
+    h.observe({ a: 'x' }, 0.5)
+    expect(h.labels('x').count).toBe(1)
+  })
 })

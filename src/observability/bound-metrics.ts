@@ -86,6 +86,11 @@ export class BoundCounter extends BoundMetric<CounterSeries> {
     super(config.name, config.help, config.labelNames ?? [], config.registers)
   }
 
+  /** prom-client's form, for code that finds this metric by name in the registry (e.g. the ext_proc handler's). */
+  inc(labels: Readonly<Record<string, string>>, by = 1): void {
+    this.labels(...this.labelNames.map((n) => labels[n] ?? '')).inc(by)
+  }
+
   protected newSeries(): CounterSeries {
     return new CounterSeries()
   }
@@ -122,6 +127,11 @@ export class BoundHistogram extends BoundMetric<HistogramSeries> {
   constructor(config: { name: string; help: string; labelNames?: readonly string[]; buckets: readonly number[]; registers: readonly Registry[] }) {
     super(config.name, config.help, config.labelNames ?? [], config.registers)
     this.buckets = [...config.buckets].sort((a, b) => a - b)
+  }
+
+  /** prom-client's form, for code that finds this metric by name in the registry (e.g. the ext_proc handler's). */
+  observe(labels: Readonly<Record<string, string>>, value: number): void {
+    this.labels(...this.labelNames.map((n) => labels[n] ?? '')).observe(value)
   }
 
   protected newSeries(): HistogramSeries {

@@ -57,8 +57,11 @@ export interface PickOutcome {
   readonly requestId: string
   readonly endpoint: EndpointRef
   readonly status: number
-  readonly promptTokens?: number
-  readonly completionTokens?: number
+  readonly promptTokens?: number | undefined
+  readonly completionTokens?: number | undefined
+  /** The request's `model`, and ms from its arrival at the gateway to the end of the response. */
+  readonly model?: string | undefined
+  readonly durationMs?: number | undefined
 }
 
 /**

@@ -23,6 +23,13 @@ export class EppMetrics {
   readonly schedulerAttempts: BoundCounter
   /** extension_point, plugin_type, plugin_name */
   readonly pluginDuration: BoundHistogram
+  /** model_name, target_model_name: recorded when the gateway reports the request complete (GIE: at the response's end). */
+  readonly requestDuration: BoundHistogram
+  readonly inputTokens: BoundHistogram
+  readonly outputTokens: BoundHistogram
+  /** Share of the prompt's blocks found for the chosen endpoint, and those blocks' size in bytes (per scheduled request). */
+  readonly prefixHitRatio: BoundHistogram
+  readonly prefixHitBytes: BoundHistogram
   readonly pollErrors: Counter<'name' | 'endpoint'>
   readonly pools = new Set<PoolMetricsSource>()
 
@@ -66,6 +73,29 @@ export class EppMetrics {
       help: 'Time spent in each plugin call.',
       labelNames: ['extension_point', 'plugin_type', 'plugin_name'],
       buckets: [0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005],
+      registers,
+    })
+    const objective = ['model_name', 'target_model_name']
+    this.requestDuration = new BoundHistogram({
+      name: 'inference_objective_request_duration_seconds',
+      help: 'End-to-end latency of completed requests, by model.',
+      labelNames: objective,
+      buckets: [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600],
+      registers,
+    })
+    const tokenBuckets = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536, 131072, 262144, 524288, 1048576]
+    this.inputTokens = new BoundHistogram({ name: 'inference_objective_input_tokens', help: 'Prompt tokens of completed requests (from usage).', labelNames: objective, buckets: tokenBuckets, registers })
+    this.outputTokens = new BoundHistogram({ name: 'inference_objective_output_tokens', help: 'Generated tokens of completed requests (from usage).', labelNames: objective, buckets: tokenBuckets, registers })
+    this.prefixHitRatio = new BoundHistogram({
+      name: 'inference_extension_prefix_indexer_hit_ratio',
+      help: "Share of a prompt's blocks the prefix index found on the chosen endpoint.",
+      buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+      registers,
+    })
+    this.prefixHitBytes = new BoundHistogram({
+      name: 'inference_extension_prefix_indexer_hit_bytes',
+      help: "Bytes of a prompt's prefix the prefix index found on the chosen endpoint.",
+      buckets: [0, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576],
       registers,
     })
     this.pollErrors = new Counter({ name: 'llm_d_epp_datalayer_poll_errors_total', help: 'Failed metric scrapes of model servers.', labelNames: ['name', 'endpoint'], registers })

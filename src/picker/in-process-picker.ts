@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client'
 import { Agent, request as undiciRequest } from 'undici'
 import { parse as parseYaml } from 'yaml'
+import { readPrefixMatch } from './datalayer/approx-prefix-indexer.js'
 import { EndpointStore, type ScrapeFetch } from './datalayer/endpoint-store.js'
 import { InFlightTracker } from './datalayer/in-flight.js'
 import { DEFAULT_PICKER_CONFIG_YAML } from './default-config.js'
@@ -155,6 +156,12 @@ class InProcessPicker implements EndpointPicker {
     if (!primary) throw this.#fail(new PickerError(503, 'no endpoint chosen', 'rejected-no-endpoints'), targetModel)
     const ticket = this.#inFlight.add(primary.ref.id, sreq.inputTokens, now)
     if (this.#metrics) {
+      const prefix = readPrefixMatch(out.cycle)
+      if (prefix && prefix.totalBlocks > 0) {
+        const matched = prefix.matchedBlocks.get(primary.ref.id) ?? 0
+        this.#metrics.prefixHitRatio.labels().observe(matched / prefix.totalBlocks)
+        this.#metrics.prefixHitBytes.labels().observe(matched * prefix.blockSizeChars)
+      }
       this.#metrics.schedulerE2e.labels().observe((performance.now() - started) / 1000)
       this.#metrics.requests.labels(targetModel, targetModel).inc()
       const port = primary.ref.address.slice(primary.ref.address.lastIndexOf(':') + 1)
@@ -174,6 +181,12 @@ class InProcessPicker implements EndpointPicker {
 
   complete(outcome: PickOutcome): void {
     this.#inFlight.remove(outcome.decision.ticket)
+    const metrics = this.#metrics
+    const model = outcome.model
+    if (!metrics || model === undefined || outcome.status >= 400) return
+    if (outcome.durationMs !== undefined) metrics.requestDuration.labels(model, model).observe(outcome.durationMs / 1000)
+    if (outcome.promptTokens !== undefined) metrics.inputTokens.labels(model, model).observe(outcome.promptTokens)
+    if (outcome.completionTokens !== undefined) metrics.outputTokens.labels(model, model).observe(outcome.completionTokens)
   }
 
   setEndpoints(endpoints: readonly EndpointRef[]): void {

@@ -24,6 +24,11 @@ export class ExplainHistory {
     return this.#byRequest.get(requestId)
   }
 
+  /** The last `n` explained decisions, newest first (the live page's table). */
+  recent(n: number): ExplainedDecision[] {
+    return [...this.#byRequest.values()].slice(-n).reverse()
+  }
+
   /** The same picker, remembering every decision that carries explain rows. */
   wrap(picker: EndpointPicker, pool: string): EndpointPicker {
     return {

@@ -3,9 +3,11 @@ import { Registry } from 'prom-client'
 import type { Gateway, GatewayListener } from '../config/gateway-schema.js'
 import type { ModelServer } from '../config/model-server-schema.js'
 import type { PickerDeployment, Stack } from '../controller/stack.js'
-import { createAccessLog } from '../gateway/access-log.js'
+import { createAccessLog, type AccessLog } from '../gateway/access-log.js'
 import { RoundRobin } from '../gateway/round-robin.js'
 import { DEFAULT_RETRY_POLICY, UpstreamProxy, type RetryPolicy } from '../gateway/upstream-proxy.js'
+import { EndpointTraffic } from '../observability/endpoint-traffic.js'
+import { GatewayMetrics } from '../observability/gateway-metrics.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
 import { createInProcessPicker } from '../picker/in-process-picker.js'
 import type { SimOptions } from '../sim/sim-options.js'
@@ -65,6 +67,8 @@ export class StackRuntime {
   readonly services = new Map<string, RoundRobin>()
   /** Explained decisions, for `maitred explain` (admin API). */
   readonly explanations = new ExplainHistory()
+  /** Requests answered per endpoint, for the live page. */
+  readonly traffic = new EndpointTraffic()
   readonly #fleet: ModelServerFleet
   readonly #proxy = new UpstreamProxy()
   readonly #listeners: GatewayListeners
@@ -79,7 +83,15 @@ export class StackRuntime {
     this.#stack = stack
     const log = options.log ?? (() => {})
     this.#fleet = new ModelServerFleet(options.simulatorOverrides, log)
-    this.#listeners = new GatewayListeners(this.#proxy, createAccessLog(options.accessLog ?? '-'), () => this.#authority(), {
+    const metrics = new GatewayMetrics(this.registry)
+    const accessLog = createAccessLog(options.accessLog ?? '-')
+    // Every finished request: counted in the gateway metrics and the live page's traffic, then logged.
+    const finished: AccessLog = (record) => {
+      metrics.observe(record)
+      this.traffic.observe(record)
+      accessLog(record)
+    }
+    this.#listeners = new GatewayListeners(this.#proxy, finished, () => this.#authority(), {
       bindHost: options.bindHost ?? '0.0.0.0',
       ...(options.listenerPort ? { listenerPort: options.listenerPort } : {}),
       handler: {

@@ -1,4 +1,5 @@
 import { routeStatus, type RouteParentStatus } from '../controller/route-status.js'
+import type { PickerDeployment } from '../controller/stack.js'
 import type { EndpointMetrics } from '../picker/endpoint.js'
 import type { StackRuntime } from './stack-runtime.js'
 
@@ -25,6 +26,8 @@ export interface StackStatus {
     /** `host:port` of the pool's picker when it runs elsewhere (ext_proc); its metrics below are the gateway's own scrape. */
     remotePicker?: string
     pickerConfig: string
+    /** Plugin types of the picker's EndpointPickerConfig (the built-in default's when it has none; empty for a remote picker). */
+    pickerPlugins: string[]
     failureMode: string
     endpoints: string[]
     derivedFrom?: string
@@ -89,6 +92,7 @@ export function stackStatus(rt: StackRuntime): StackStatus {
         picker: running?.deployment.name ?? '-',
         ...(running?.deployment.remote ? { remotePicker: running.deployment.remote.address } : {}),
         pickerConfig: running?.deployment.configSource ?? '-',
+        pickerPlugins: running ? pickerPluginTypes(running.deployment) : [],
         failureMode: pool.spec.endpointPickerRef?.failureMode ?? 'FailClose',
         endpoints: rt.endpoints.select(pool.metadata.namespace, pool.spec.selector.matchLabels).map((e) => e.address),
         derivedFrom: stack.ownerOf[`InferencePool/${pool.metadata.namespace}/${pool.metadata.name}`],
@@ -114,4 +118,14 @@ export function stackStatus(rt: StackRuntime): StackStatus {
       }
     }),
   }
+}
+
+/** The built-in EndpointPickerConfig's plugins (src/picker/default-config.ts), for a picker declared without one. */
+const DEFAULT_PLUGIN_TYPES = ['queue-scorer', 'kv-cache-utilization-scorer', 'prefix-cache-scorer', 'max-score-picker']
+
+export function pickerPluginTypes(deployment: PickerDeployment): string[] {
+  if (deployment.remote) return []
+  const plugins = deployment.config?.plugins
+  if (!Array.isArray(plugins)) return DEFAULT_PLUGIN_TYPES
+  return plugins.map((p) => String((p as { type?: unknown }).type))
 }

@@ -81,6 +81,11 @@ export const simOptionsSchema = z.strictObject({
   failureInjectionRate: z.number().min(0).max(100).default(0),
   /** Kinds of injected failure, drawn uniformly. Default all. */
   failureTypes: z.array(z.enum(failureTypes)).min(1).default([...failureTypes]),
+  /**
+   * Fault injection: every POST is read as if its body never arrived (drained and discarded), so requests fail vLLM's
+   * validation with 400 "Field required" — the seeds' bug 1, where the gateway's ext_proc body mode swallowed bodies.
+   */
+  dropRequestBody: z.boolean().default(false),
   /** Extra delay before the first token of a `slow_start` failure, in simulated ms. Default 5000. */
   slowStartMs: z.number().nonnegative().default(5000),
   /** Serve HTTPS with this PEM certificate and key (vLLM --ssl-certfile / --ssl-keyfile). Default: plain HTTP. */

@@ -28,10 +28,10 @@ async function route(ctx: SimContext, req: IncomingMessage, res: ServerResponse)
     res.end(text)
     return
   }
-  if (is('POST', '/v1/chat/completions')) return handleGenerate(ctx, 'chat', await readJson(req), req, res)
-  if (is('POST', '/v1/completions')) return handleGenerate(ctx, 'completion', await readJson(req), req, res)
-  if (is('POST', '/tokenize')) return sendJson(res, 200, tokenize(ctx, await readJson(req)))
-  if (is('POST', '/detokenize')) return sendJson(res, 200, detokenize(ctx, await readJson(req)))
+  if (is('POST', '/v1/chat/completions')) return handleGenerate(ctx, 'chat', await readJson(ctx, req), req, res)
+  if (is('POST', '/v1/completions')) return handleGenerate(ctx, 'completion', await readJson(ctx, req), req, res)
+  if (is('POST', '/tokenize')) return sendJson(res, 200, tokenize(ctx, await readJson(ctx, req)))
+  if (is('POST', '/detokenize')) return sendJson(res, 200, detokenize(ctx, await readJson(ctx, req)))
   if (is('POST', '/reset_prefix_cache')) {
     // vLLM's dev-mode route: drops every cached block (an AllBlocksCleared event), refused while requests hold blocks.
     if (!ctx.engine.kv.resetPrefixCache()) throw new OpenAIError(409, 'The prefix cache is in use by running requests.', 'Conflict')
@@ -95,7 +95,7 @@ function detokenize(ctx: SimContext, raw: unknown) {
   return { prompt: ctx.tokenizer.decode(body.tokens) }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(ctx: SimContext, req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -103,6 +103,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new OpenAIError(413, `Request body larger than ${MAX_BODY_BYTES} bytes`, 'BadRequestError')
     chunks.push(chunk)
   }
+  // The injected bug 1: the body is gone, and validation sees an empty object (pydantic's "Field required").
+  if (ctx.options.dropRequestBody) return {}
   const text = Buffer.concat(chunks).toString('utf8')
   try {
     return JSON.parse(text) as unknown

@@ -28,7 +28,7 @@ export async function startStack(args: string[] = [], readyTimeoutMs = 60_000): 
   const logFile = join(dir, 'access.log')
   const child = spawn(
     process.execPath,
-    [BIN, 'up', '--ephemeral-ports', '--bind', '127.0.0.1', '--admin-port', '0', '--state-dir', dir, '--access-log', logFile, ...args],
+    [BIN, 'up', '--ephemeral-ports', '--bind', '127.0.0.1', '--admin-port', '0', '--ui-port', '0', '--state-dir', dir, '--access-log', logFile, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let out = ''
