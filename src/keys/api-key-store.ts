@@ -41,7 +41,10 @@ export interface CreatedApiKey {
  */
 export interface ApiKeyStore {
   create(input: CreateKeyInput): Promise<CreatedApiKey>
-  /** The record of an active key (not revoked, not expired), or undefined for anything else. */
+  /**
+   * The record of an active key (not revoked, not expired), or undefined for anything else. Rejects only when the store
+   * itself cannot be reached (a 503 for the gateway, not a 401). Its `usage` is as of when the record was cached.
+   */
   verify(key: string): Promise<ApiKeyRecord | undefined>
   list(): Promise<ApiKeyRecord[]>
   get(idOrPrefix: string): Promise<ApiKeyRecord | undefined>
