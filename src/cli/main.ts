@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { registerApplyCommand } from './apply.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
+import { registerKeysCommand } from './keys.js'
 import { registerPickerCommand } from './picker.js'
 import { registerSimCommand } from './sim.js'
 import { registerUpCommand } from './up.js'
@@ -17,6 +18,7 @@ registerValidateCommand(program)
 registerApplyCommand(program)
 registerGetCommand(program)
 registerExplainCommand(program)
+registerKeysCommand(program)
 registerSimCommand(program)
 registerPickerCommand(program, {
   createPicker: async (config, endpoints, { registry, poolName, objectives }) => {

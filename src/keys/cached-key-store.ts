@@ -11,6 +11,14 @@ const MAX_CACHED = 10_000
 /** Fewer characters than this do not name a key (`keys revoke 1` must not pick one at random). */
 const MIN_FRAGMENT = 4
 
+/** A reference (`keys revoke 3f9a`) that names more than one key. */
+export class AmbiguousKeyError extends Error {
+  constructor(fragment: string) {
+    super(`${fragment} matches several keys; give more of the id`)
+    this.name = 'AmbiguousKeyError'
+  }
+}
+
 /** A cached id: its hash and record, or null for an id the table does not have. */
 type Entry = { hash: Buffer; record: ApiKeyRecord } | null
 
@@ -77,7 +85,7 @@ export class CachedKeyStore implements ApiKeyStore {
     const fragment = idFragment(idOrPrefix)
     if (!fragment || fragment.length < MIN_FRAGMENT) return undefined
     const rows = await this.table.match(fragment, 2)
-    if (rows.length > 1) throw new Error(`${fragment} matches several keys; give more of the id`)
+    if (rows.length > 1) throw new AmbiguousKeyError(fragment)
     return rows[0] && this.withPending(rowToRecord(rows[0]))
   }
 

@@ -23,3 +23,15 @@ export function keyJson(r: ApiKeyRecord, now = Date.now()) {
     usage: { ...r.usage },
   }
 }
+
+/** A key's usage, as `keys usage -o json` and `GET /v1/api-keys/:id/usage` show it. */
+export function usageJson(r: ApiKeyRecord) {
+  return {
+    id: r.id,
+    keyPrefix: r.prefix,
+    tier: r.tier,
+    ...r.usage,
+    totalTokens: r.usage.promptTokens + r.usage.completionTokens,
+    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+  }
+}
