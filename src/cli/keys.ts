@@ -1,4 +1,4 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import type { ApiKeyRecord } from '../keys/api-key-store.js'
 import type { CachedKeyStore } from '../keys/cached-key-store.js'
 import { parseExpiry } from '../keys/expiry.js'
@@ -19,13 +19,13 @@ export function registerKeysCommand(program: Command): void {
   const keys = program
     .command('keys')
     .description('API keys for the MaaS gateway: create (shown once), list, revoke, usage; stored hashed in keys.db in the state dir or in PostgreSQL')
-  storeOptions(keys.command('create'))
+  storeOptions(keys.command('create'), ['table', 'json', 'key'])
     .description('create a key and print it, the only time it is ever shown')
     .requiredOption('--tier <TIER>', `its tier (${DEFAULT_TIER_NAMES.join(', ')})`)
     .option('--name <NAME>', 'what it is for', '')
     .option('--expires <WHEN>', 'a lifetime (90d, 720h, 30m) or an ISO date; default: never')
     .option('--models <LIST>', 'comma-separated models it may call (default: whatever its tier allows)')
-    .addHelpText('after', '\n  -o key prints the key alone, for scripts: KEY=$(maitred keys create --tier free -o key)')
+    .addHelpText('after', '\n-o key prints the key alone, for scripts: KEY=$(maitred keys create --tier free -o key)')
     .action((opts: StoreOptions & { tier: string; name: string; expires?: string; models?: string }) => {
       checkTierName(opts.tier)
       const expiresAt = opts.expires === undefined ? undefined : parseExpiry(opts.expires)
@@ -95,11 +95,11 @@ export function registerKeysCommand(program: Command): void {
     )
 }
 
-function storeOptions(cmd: Command): Command {
+function storeOptions(cmd: Command, formats = ['table', 'json']): Command {
   return cmd
     .option('--store <URL>', 'the key store: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: $MAITRED_KEY_STORE, else keys.db in the state dir)')
     .option('--state-dir <DIR>', 'state dir (default: $MAITRED_STATE_DIR, else ~/.maitred)')
-    .option('-o, --output <FORMAT>', 'table or json', 'table')
+    .addOption(new Option('-o, --output <FORMAT>', 'output format').choices(formats).default('table'))
 }
 
 async function withStore(opts: StoreOptions, run: (store: CachedKeyStore) => Promise<string>): Promise<void> {

@@ -89,6 +89,15 @@ describe('CachedKeyStore: verify() on the hot path', () => {
     expect(calls.find).toBe(2)
   })
 
+  it('refuses a key it revoked itself at once, cached or not', async () => {
+    const now = Date.now()
+    const { store } = open(join(dir, 'self.db'), () => now)
+    const { key } = await store.create({ tier: 'free' })
+    expect(await store.verify(key)).toBeDefined()
+    expect(await store.revoke(key)).toBe(true)
+    expect(await store.verify(key)).toBeUndefined()
+  })
+
   it('keeps usage that could not be written for the next flush', async () => {
     const { store } = open(join(dir, 'usage.db'))
     const { record } = await store.create({ tier: 'free' })

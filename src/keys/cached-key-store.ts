@@ -91,7 +91,11 @@ export class CachedKeyStore implements ApiKeyStore {
 
   async revoke(idOrPrefix: string): Promise<boolean> {
     const found = await this.get(idOrPrefix)
-    return found ? this.table.revoke(found.id, this.clock()) : false
+    if (!found) return false
+    await this.table.revoke(found.id, this.clock())
+    // This process knows at once; the others at their next revision check.
+    this.dropCache()
+    return true
   }
 
   recordUsage(id: string, usage: KeyUsage): void {
@@ -138,8 +142,7 @@ export class CachedKeyStore implements ApiKeyStore {
         const revision = await this.table.revision()
         if (revision !== this.revision) {
           this.revision = revision
-          this.cache.clear()
-          this.generation++
+          this.dropCache()
         }
         this.checkedAt = started
       } finally {
@@ -147,6 +150,11 @@ export class CachedKeyStore implements ApiKeyStore {
       }
     })()
     return this.checking
+  }
+
+  private dropCache(): void {
+    this.cache.clear()
+    this.generation++
   }
 
   /** One query per id at a time; the answer is cached unless the cache was dropped meanwhile. */
