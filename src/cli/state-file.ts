@@ -10,6 +10,8 @@ export function stateDir(override?: string): string {
 export interface RunState {
   pid: number
   admin: string
+  /** The keys admin API, and where its token is (never the token). */
+  keysAdmin?: { url: string; tokenFile: string }
   startedAt: string
   gateways: { name: string; namespace: string; urls: string[] }[]
 }

@@ -4,9 +4,10 @@ import { dirname } from 'node:path'
 import type { Command } from 'commander'
 import type { StackRuntime } from '../runtime/stack-runtime.js'
 import { DEFAULT_STACK_FILE } from './load-config.js'
+import type { MaasOptions } from './maas-services.js'
 import { removeRunState, stateDir, writeRunState } from './state-file.js'
 
-interface UpOptions {
+interface UpOptions extends MaasOptions {
   file?: string[]
   printConfig?: boolean
   adminPort: string
@@ -33,22 +34,32 @@ export function registerUpCommand(program: Command): void {
     .option('--time-scale <N>', 'run simulated model servers N times faster than real time')
     .option('--watch', 'reload the -f files when they change (invalid changes are refused; the running config keeps serving)')
     .option('--drain-timeout <SECONDS>', 'on SIGTERM, how long in-flight requests and streams may take to finish', '30')
+    .option('--key-store <URL>', 'API keys for the MaaS door: sqlite:PATH or postgres://… (default: keys.db in the state dir)')
+    .option('--keys-admin-port <PORT>', 'keys admin API port on 127.0.0.1 (token: $MAITRED_ADMIN_TOKEN, else generated into the state dir)', '9902')
+    .option('--ratelimit-store <URL>', 'rate-limit counters: memory (this process) or redis://HOST:PORT (shared by replicas)', 'memory')
+    .option('--ratelimit-prefix <PREFIX>', 'prefix of every Redis counter key (stacks sharing one Redis keep apart)', 'maitred:rl:')
+    .option('--ratelimit-failure-mode <MODE>', 'when the counter store does not answer: fail-closed (503) or fail-open', 'fail-closed')
     .action(async (opts: UpOptions) => {
       if (opts.printConfig) {
         process.stdout.write(await readFile(DEFAULT_STACK_FILE, 'utf8'))
         return
       }
       // Loaded here, not at the top: every other command (e.g. `get`) starts without the runtime's modules.
-      const [{ deriveStack }, { loadStackOrDefault }, { StackRuntime }, { startAdminServer }] = await Promise.all([
+      const [{ deriveStack }, { loadStackOrDefault }, { StackRuntime }, { startAdminServer }, { openMaasServices }] = await Promise.all([
         import('../controller/derive-stack.js'),
         import('./load-config.js'),
         import('../runtime/stack-runtime.js'),
         import('../runtime/admin-server.js'),
+        import('./maas-services.js'),
       ])
       const stack = deriveStack(await loadStackOrDefault(opts.file))
       const log = (line: string) => process.stderr.write(`maitred: ${line}\n`)
       const dir = stateDir(opts.stateDir)
+      const maas = await openMaasServices(stack, opts, dir, '127.0.0.1', opts.ephemeralPorts === true, log)
       const runtime = await StackRuntime.start(stack, {
+        limitStore: maas.limitStore,
+        rateLimitFailureMode: maas.failureMode,
+        ...(maas.keyStore ? { keyStore: maas.keyStore } : {}),
         bindHost: opts.bind,
         accessLog: opts.accessLog,
         log,
@@ -59,12 +70,14 @@ export function registerUpCommand(program: Command): void {
       })
       const admin = await startAdminServer(runtime, Number(opts.adminPort)).catch(async (err: Error) => {
         await runtime.close()
+        await maas.close()
         throw new Error(`admin API port ${opts.adminPort}: ${err.message} (is another maitred up running? use --admin-port)`)
       })
       const recordState = () =>
         writeRunState(dir, {
           pid: process.pid,
           admin: admin.url,
+          ...(maas.keysAdmin ? { keysAdmin: maas.keysAdmin } : {}),
           startedAt: new Date().toISOString(),
           gateways: runtime.stack.gateways.map((g) => ({
             name: g.metadata.name,
@@ -84,7 +97,7 @@ export function registerUpCommand(program: Command): void {
           }
         })
       await recordState()
-      printReady(runtime, admin.url)
+      printReady(runtime, admin.url, maas.keysAdmin)
       let stopping = false
       const stop = async (signal: string) => {
         if (stopping) return
@@ -92,6 +105,7 @@ export function registerUpCommand(program: Command): void {
         log(`${signal}: no longer accepting; draining ${runtime.inFlight} in-flight requests (up to ${opts.drainTimeout}s)`)
         await admin.close()
         await runtime.close()
+        await maas.close()
         await removeRunState(dir)
         process.exit(0)
       }
@@ -113,7 +127,7 @@ async function watchFiles(paths: readonly string[], onChange: () => Promise<void
   }
 }
 
-function printReady(rt: StackRuntime, adminUrl: string): void {
+function printReady(rt: StackRuntime, adminUrl: string, keysAdmin: { url: string; tokenFile: string } | undefined): void {
   const out: string[] = ['maitred: stack ready']
   for (const [id, sim] of rt.simulators) out.push(`  ModelServer ${id.padEnd(44)} ${sim.url}  (simulated, pid ${sim.pid})`)
   for (const ms of rt.stack.modelServers.filter((m) => m.spec.external))
@@ -122,6 +136,7 @@ function printReady(rt: StackRuntime, adminUrl: string): void {
   for (const l of rt.listeners)
     out.push(`  Gateway     ${`${l.gateway.metadata.namespace}/${l.gateway.metadata.name}`.padEnd(44)} ${l.url}  (listener ${l.listener.name}${l.certificate ? `; certificate: ${l.certificate.source}` : ''})`)
   out.push(`  Admin       ${adminUrl}  (maitred get gateways|routes|pools|endpoints; /metrics)`)
+  if (keysAdmin) out.push(`  Keys admin  ${keysAdmin.url}  (token: ${keysAdmin.tokenFile}; or maitred keys create --tier free)`)
   const first = rt.listeners[0]
   const route = rt.stack.routes[0]
   if (first && route) {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
+import type { ResponseTap } from './admission.js'
 import { openAIErrorBody } from './openai-error.js'
 import type { UpstreamHandler } from './upstream-connection.js'
 
@@ -17,6 +18,8 @@ export interface ClientSinkOptions {
   /** The exchange ended: response complete (or discarded for a retry). */
   onDone(outcome: SinkOutcome): void
   onError(err: Error): void
+  /** Reads (and may rewrite) the body on its way to the client: usage for token limits. */
+  readonly tap?: ResponseTap | undefined
 }
 
 /**
@@ -33,6 +36,7 @@ export class ClientSink implements UpstreamHandler {
   #discard = false
   #sse = false
   #started = false
+  #tap: ResponseTap | undefined
 
   constructor(
     private readonly res: ClientResponse,
@@ -64,18 +68,26 @@ export class ClientSink implements UpstreamHandler {
     this.#started = true
     this.#resume = resume
     this.#sse = typeof headers['content-type'] === 'string' && headers['content-type'].startsWith('text/event-stream')
+    const tap = (this.#tap = this.options.tap)
+    tap?.onHeaders(statusCode, answer.headers)
     this.res.writeHead(statusCode, answer.headers)
   }
 
   /** Returning false pauses the upstream until the client drains. */
   onData(chunk: Buffer): boolean {
-    if (this.#discard || (this.res as ServerResponse).write(chunk)) return true
+    if (this.#discard) return true
+    if (this.#tap && (chunk = this.#tap.transform(chunk)).length === 0) return true
+    if ((this.res as ServerResponse).write(chunk)) return true
     this.res.once('drain', this.#resume!)
     return false
   }
 
   onComplete(): void {
-    if (!this.#discard) this.res.end()
+    if (!this.#discard) {
+      const rest = this.#tap?.end()
+      if (rest) this.res.end(rest)
+      else this.res.end()
+    }
     this.options.onDone({ retry: this.#discard })
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { EndpointRef } from '../picker/endpoint.js'
+import type { ResponseTap } from './admission.js'
 import { ClientSink, type ClientResponse, type ClientSinkOptions, type SinkOutcome } from './client-sink.js'
 import { UpstreamPool } from './upstream-pool.js'
 
@@ -72,6 +73,8 @@ export interface ForwardRequest {
   attemptTimeoutMs: number
   /** Called when upstream response headers arrive, before any byte goes to the client. */
   onHeaders?: (result: ForwardResult) => void
+  /** Reads the response body on its way to the client (token usage), when admission asked for it. */
+  tap?: ResponseTap | undefined
 }
 
 export interface ForwardResult {
@@ -257,6 +260,10 @@ class Attempt implements ClientSinkOptions {
     private readonly budget: RetryBudget,
     private readonly retry: RetryState,
   ) {}
+
+  get tap(): ResponseTap | undefined {
+    return this.req.tap
+  }
 
   settleWith(resolve: (outcome: SinkOutcome) => void, reject: (err: Error) => void): void {
     this.#resolve = resolve
