@@ -24,7 +24,8 @@ type Entry = { hash: Buffer; record: ApiKeyRecord } | null
 
 /**
  * An ApiKeyStore over a KeyTable, fit for the gateway's hot path. verify() answers from memory: known ids with their hash
- * and record, unknown ids as such (so garbage keys cost no query either). The whole cache is dropped as soon as the table's
+ * and record, unknown ids as such (text that is not shaped like a key never reaches the table; a well-formed key with an
+ * unknown id costs one query, not one per request). The whole cache is dropped as soon as the table's
  * revision moves (a key created or revoked by any process), which verify() checks at most every REVISION_POLL_MS — so a
  * revocation made anywhere is seen within that, and a key created elsewhere works as soon.
  */
