@@ -120,6 +120,19 @@ describe('keys admin API', () => {
     expectError(await call('POST', '/v1/api-keys', { tier: 'free', name: 'x'.repeat(70 * 1024) }), 413, 'request_too_large')
   })
 
+  it('answers 503 without details when the store cannot be reached', async () => {
+    const broken = openSqliteKeyStore(join(dir, 'broken.db'))
+    const down = await startKeysAdminServer({ store: broken, port: 0, token: TOKEN })
+    await broken.close()
+    try {
+      const res = await fetch(`${down.url}/v1/api-keys`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      expect(res.status).toBe(503)
+      expect(await res.json()).toEqual({ error: { message: 'the key store is unavailable', type: 'server_error', param: null, code: 'key_store_unavailable' } })
+    } finally {
+      await down.close()
+    }
+  })
+
   it('refuses to start without a token', async () => {
     await expect(startKeysAdminServer({ store, port: 0, token: '' })).rejects.toThrow(/admin token/)
   })
