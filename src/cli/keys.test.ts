@@ -22,7 +22,8 @@ async function keys(...args: string[]): Promise<{ code: number; stdout: string; 
   }
 }
 
-describe('maitred keys', () => {
+// Each command is a Node process starting tsx: a couple of seconds apiece on a loaded machine.
+describe('maitred keys', { timeout: 90_000 }, () => {
   it('creates a key shown once, lists it by prefix only, revokes it for a gateway holding it cached, reports usage', async () => {
     const created = await keys('create', '--tier', 'premium', '--name', 'laptop', '--expires', '30d', '--models', 'a, b', '-o', 'json')
     expect(created.code).toBe(0)
