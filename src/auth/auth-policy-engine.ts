@@ -134,6 +134,7 @@ export class CompiledAuthPolicy {
       throw this.#unauthenticated.deny(context, presented ? 'invalid, revoked or expired API key' : 'missing credentials: send Authorization: Bearer <API key>', presented ? 'invalid_api_key' : 'missing_api_key')
     }
     context.auth = { identity: resolved.identity }
+    context.memo = undefined
     for (const rule of this.#authorizations) {
       if (!rule.when(context)) continue
       if (!rule.patterns.every((p) => p(context))) throw this.#unauthorized.deny(context, `not authorized (rule ${rule.name})`, 'permission_denied')

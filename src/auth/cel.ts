@@ -4,6 +4,11 @@ import { parse } from '@marcbachmann/cel-js'
 export interface CelContext {
   request: RequestAttributes
   auth?: { identity: Record<string, unknown> }
+  /**
+   * Predicates already evaluated for this request, by source: the RateLimitPolicy and TokenRateLimitPolicy that tiers
+   * derive share theirs, and a CEL evaluation costs tens of microseconds. Cleared when `auth` changes.
+   */
+  memo?: Map<string, boolean>
 }
 
 export interface RequestAttributes {
@@ -28,11 +33,16 @@ export function compileCel(source: string): CelProgram {
 export function compilePredicate(source: string): (context: CelContext) => boolean {
   const program = compileCel(source)
   return (context) => {
+    const known = context.memo?.get(source)
+    if (known !== undefined) return known
+    let value: boolean
     try {
-      return program(context) === true
+      value = program(context) === true
     } catch {
-      return false
+      value = false
     }
+    ;(context.memo ??= new Map()).set(source, value)
+    return value
   }
 }
 

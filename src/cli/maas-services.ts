@@ -40,7 +40,7 @@ export async function openMaasServices(stack: Stack, opts: MaasOptions, dir: str
   try {
     if (!stack.authPolicies.some(usesKeyStore)) return { keyStore: undefined, limitStore, failureMode, keysAdmin: undefined, close }
     const [{ openApiKeyStore }, { startKeysAdminServer }] = await Promise.all([import('../keys/open-key-store.js'), import('../keys/keys-admin-api.js')])
-    const keyStore = await openApiKeyStore(opts.keyStore, dir)
+    const keyStore = await openApiKeyStore(opts.keyStore ?? process.env.MAITRED_KEY_STORE, dir)
     closers.push(() => keyStore.close())
     const tokenFile = join(dir, 'keys-admin-token')
     let token = process.env.MAITRED_ADMIN_TOKEN

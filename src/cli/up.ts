@@ -34,7 +34,7 @@ export function registerUpCommand(program: Command): void {
     .option('--time-scale <N>', 'run simulated model servers N times faster than real time')
     .option('--watch', 'reload the -f files when they change (invalid changes are refused; the running config keeps serving)')
     .option('--drain-timeout <SECONDS>', 'on SIGTERM, how long in-flight requests and streams may take to finish', '30')
-    .option('--key-store <URL>', 'API keys for the MaaS door: sqlite:PATH or postgres://… (default: keys.db in the state dir)')
+    .option('--key-store <URL>', 'API keys for the MaaS door: sqlite:PATH or postgres://… (default: $MAITRED_KEY_STORE, else keys.db in the state dir)')
     .option('--keys-admin-port <PORT>', 'keys admin API port on 127.0.0.1 (token: $MAITRED_ADMIN_TOKEN, else generated into the state dir)', '9902')
     .option('--ratelimit-store <URL>', 'rate-limit counters: memory (this process) or redis://HOST:PORT (shared by replicas)', 'memory')
     .option('--ratelimit-prefix <PREFIX>', 'prefix of every Redis counter key (stacks sharing one Redis keep apart)', 'maitred:rl:')

@@ -49,17 +49,19 @@ end
 return out
 `
 
-/** adjust: ARGV = delta, then the window per key; a counter whose window has moved on is left alone. */
+/** adjust: ARGV = window and delta per key; a counter whose window has moved on is left alone. */
 const ADJUST = `
-local delta = tonumber(ARGV[1])
 for i = 1, #KEYS do
-  if redis.call('HGET', KEYS[i], 'w') == ARGV[i + 1] then
-    local n = redis.call('HINCRBY', KEYS[i], 'n', delta)
+  if redis.call('HGET', KEYS[i], 'w') == ARGV[2 * i - 1] then
+    local n = redis.call('HINCRBY', KEYS[i], 'n', tonumber(ARGV[2 * i]))
     if n < 0 then redis.call('HSET', KEYS[i], 'n', 0) end
   end
 end
 return 1
 `
+
+/** Settles are gathered this long and sent as one script: a few milliseconds late only keeps a reservation a little longer. */
+const ADJUST_BATCH_MS = 5
 
 type ScriptedRedis = Redis & {
   maitredReserve(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>
@@ -82,6 +84,10 @@ export interface RedisLimitStoreOptions {
 export class RedisLimitStore implements LimitStore {
   readonly #redis: ScriptedRedis
   readonly #prefix: string
+  /** Pending adjustments by `key window` (summed), and the callers waiting on the batch. */
+  #pending = new Map<string, { key: string; window: string; delta: number }>()
+  #waiting: { resolve: () => void; reject: (err: Error) => void }[] = []
+  #timer: NodeJS.Timeout | undefined
 
   constructor(options: RedisLimitStoreOptions) {
     this.#prefix = options.prefix ?? 'maitred:rl:'
@@ -92,6 +98,8 @@ export class RedisLimitStore implements LimitStore {
       connectTimeout: 1000,
       retryStrategy: (times) => Math.min(times * 100, 1000),
       lazyConnect: false,
+      // Commands issued in one event-loop turn (concurrent requests) go out in one write.
+      enableAutoPipelining: true,
     })
     // Errors reach the caller through the failed command; the connection's own events are not fatal.
     redis.on('error', () => {})
@@ -126,12 +134,39 @@ export class RedisLimitStore implements LimitStore {
     return { admitted: out[0] === 1, granted: Number(out[1]), states }
   }
 
-  async adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
-    if (entries.length === 0 || delta === 0) return
-    await this.#redis.maitredAdjust(entries.length, ...entries.map((e) => this.#prefix + e.key), delta, ...entries.map((e) => e.window))
+  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
+    if (entries.length === 0 || delta === 0) return Promise.resolve()
+    for (const e of entries) {
+      const id = `${e.key} ${e.window}`
+      const pending = this.#pending.get(id)
+      if (pending) pending.delta += delta
+      else this.#pending.set(id, { key: e.key, window: e.window, delta })
+    }
+    this.#timer ??= setTimeout(() => void this.#flush(), ADJUST_BATCH_MS)
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }))
+  }
+
+  async #flush(): Promise<void> {
+    this.#timer = undefined
+    const batch = [...this.#pending.values()]
+    const waiting = this.#waiting
+    this.#pending = new Map()
+    this.#waiting = []
+    const args: (string | number)[] = batch.map((b) => this.#prefix + b.key)
+    for (const b of batch) args.push(b.window, b.delta)
+    try {
+      await this.#redis.maitredAdjust(batch.length, ...args)
+      for (const w of waiting) w.resolve()
+    } catch (err) {
+      for (const w of waiting) w.reject(err as Error)
+    }
   }
 
   async close(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer)
+      await this.#flush()
+    }
     this.#redis.disconnect()
   }
 }

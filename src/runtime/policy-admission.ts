@@ -93,8 +93,9 @@ class PolicyTicket implements AdmissionTicket {
         }
       }
       metrics.auth.labels(this.parts.gateway, 'allowed').inc()
-      // Rate limits see the identity the policy exported.
+      // Rate limits see the identity the policy exported (predicates evaluated over the full identity no longer hold).
       this.#context.auth = { identity: auth.exported }
+      this.#context.memo = undefined
     }
     let changed = false
     const counted = body !== undefined && (limiter?.limitsTokens || auth?.resolved.key !== undefined)
