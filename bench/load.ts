@@ -23,6 +23,8 @@ export interface LoadOptions {
   seconds: number
   /** The proxy's processes, whose CPU time and RSS are read from /proc over the measured window. */
   pids?: readonly number[]
+  /** Request headers besides content-type (e.g. an API key). */
+  headers?: Record<string, string>
 }
 
 const CLOCK_TICKS_PER_SECOND = 100 // getconf CLK_TCK on Linux
@@ -52,7 +54,7 @@ export async function runLoad(label: string, options: LoadOptions): Promise<Load
       {
         url: options.url,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...options.headers },
         body: options.body,
         connections: options.connections,
         duration: options.seconds,

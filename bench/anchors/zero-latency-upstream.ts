@@ -24,6 +24,8 @@ const COMPLETION = JSON.stringify({
 const chunk = (delta: object, finish: string | null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: CREATED, model: 'bench', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
 const SSE_CHUNKS = [chunk({ role: 'assistant', content: '' }, null), chunk({ content: 'Hello' }, null), chunk({ content: ' there' }, null), chunk({}, 'stop'), 'data: [DONE]\n\n']
+/** The usage-only event vLLM sends last when asked (`stream_options.include_usage`). */
+const SSE_USAGE = `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: CREATED, model: 'bench', choices: [], usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 } })}\n\n`
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   if (req.method === 'GET' && req.url === '/metrics') {
@@ -40,10 +42,12 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       return
     }
     // A cheap check rather than JSON.parse: the benchmark's bodies are ours, and the upstream should cost next to nothing.
-    if (Buffer.concat(chunks).includes('"stream":true')) {
+    const body = Buffer.concat(chunks)
+    if (body.includes('"stream":true')) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-      for (const c of SSE_CHUNKS) res.write(c)
-      res.end()
+      for (let i = 0; i < SSE_CHUNKS.length - 1; i++) res.write(SSE_CHUNKS[i])
+      if (body.includes('"include_usage":true')) res.write(SSE_USAGE)
+      res.end(SSE_CHUNKS.at(-1))
     } else {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(COMPLETION) })
       res.end(COMPLETION)

@@ -6,6 +6,7 @@ import { registerDoctorCommand } from './doctor.js'
 import { registerExplainCommand } from './explain.js'
 import { registerGetCommand } from './get.js'
 import { registerLogsCommand } from './logs.js'
+import { registerKeysCommand } from './keys.js'
 import { registerPickerCommand } from './picker.js'
 import { registerSimCommand } from './sim.js'
 import { registerUpCommand } from './up.js'
@@ -23,6 +24,7 @@ registerGetCommand(program)
 registerExplainCommand(program)
 registerDoctorCommand(program)
 registerLogsCommand(program)
+registerKeysCommand(program)
 registerSimCommand(program)
 registerBenchCommand(program)
 registerPickerCommand(program, { createPicker })

@@ -12,6 +12,8 @@ export interface RunState {
   admin: string
   /** The live page's URL, unless started with --ui-port off. */
   ui?: string
+  /** The keys admin API, and where its token is (never the token). */
+  keysAdmin?: { url: string; tokenFile: string }
   startedAt: string
   /** Where the gateway writes its access log (`-` stdout, `off`, or an absolute file path), for `maitred logs`. */
   accessLog?: string

@@ -4,9 +4,10 @@ import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { StackRuntime } from '../runtime/stack-runtime.js'
 import { DEFAULT_STACK_FILE } from './load-config.js'
+import type { MaasOptions } from './maas-services.js'
 import { removeRunState, stateDir, writeRunState } from './state-file.js'
 
-interface UpOptions {
+interface UpOptions extends MaasOptions {
   file?: string[]
   printConfig?: boolean
   adminPort: string
@@ -35,23 +36,33 @@ export function registerUpCommand(program: Command): void {
     .option('--time-scale <N>', 'run simulated model servers N times faster than real time')
     .option('--watch', 'reload the -f files when they change (invalid changes are refused; the running config keeps serving)')
     .option('--drain-timeout <SECONDS>', 'on SIGTERM, how long in-flight requests and streams may take to finish', '30')
+    .option('--key-store <URL>', 'API keys for the MaaS door: sqlite:PATH or postgres://… (default: $MAITRED_KEY_STORE, else keys.db in the state dir)')
+    .option('--keys-admin-port <PORT>', 'keys admin API port on 127.0.0.1 (token: $MAITRED_ADMIN_TOKEN, else generated into the state dir)', '9902')
+    .option('--ratelimit-store <URL>', 'rate-limit counters: memory (this process) or redis://HOST:PORT (shared by replicas)', 'memory')
+    .option('--ratelimit-prefix <PREFIX>', 'prefix of every Redis counter key (stacks sharing one Redis keep apart)', 'maitred:rl:')
+    .option('--ratelimit-failure-mode <MODE>', 'when the counter store does not answer: fail-closed (503) or fail-open', 'fail-closed')
     .action(async (opts: UpOptions) => {
       if (opts.printConfig) {
         process.stdout.write(await readFile(DEFAULT_STACK_FILE, 'utf8'))
         return
       }
       // Loaded here, not at the top: every other command (e.g. `get`) starts without the runtime's modules.
-      const [{ deriveStack }, { loadStackOrDefault }, { StackRuntime }, { startAdminServer }, { startLivePageServer }] = await Promise.all([
+      const [{ deriveStack }, { loadStackOrDefault }, { StackRuntime }, { startAdminServer }, { startLivePageServer }, { openMaasServices }] = await Promise.all([
         import('../controller/derive-stack.js'),
         import('./load-config.js'),
         import('../runtime/stack-runtime.js'),
         import('../runtime/admin-server.js'),
         import('../observability/live-page-server.js'),
+        import('./maas-services.js'),
       ])
       const stack = deriveStack(await loadStackOrDefault(opts.file))
       const log = (line: string) => process.stderr.write(`maitred: ${line}\n`)
       const dir = stateDir(opts.stateDir)
+      const maas = await openMaasServices(stack, opts, dir, '127.0.0.1', opts.ephemeralPorts === true, log)
       const runtime = await StackRuntime.start(stack, {
+        limitStore: maas.limitStore,
+        rateLimitFailureMode: maas.failureMode,
+        ...(maas.keyStore ? { keyStore: maas.keyStore } : {}),
         bindHost: opts.bind,
         accessLog: opts.accessLog,
         log,
@@ -62,6 +73,7 @@ export function registerUpCommand(program: Command): void {
       })
       const admin = await startAdminServer(runtime, Number(opts.adminPort)).catch(async (err: Error) => {
         await runtime.close()
+        await maas.close()
         throw new Error(`admin API port ${opts.adminPort}: ${err.message} (is another maitred up running? use --admin-port)`)
       })
       const page =
@@ -70,6 +82,7 @@ export function registerUpCommand(program: Command): void {
           : await startLivePageServer(runtime, Number(opts.uiPort)).catch(async (err: Error) => {
               await admin.close()
               await runtime.close()
+              await maas.close()
               throw new Error(`live page port ${opts.uiPort}: ${err.message} (use --ui-port PORT, or --ui-port off)`)
             })
       const recordState = () =>
@@ -77,6 +90,7 @@ export function registerUpCommand(program: Command): void {
           pid: process.pid,
           admin: admin.url,
           ...(page ? { ui: page.url } : {}),
+          ...(maas.keysAdmin ? { keysAdmin: maas.keysAdmin } : {}),
           startedAt: new Date().toISOString(),
           accessLog: opts.accessLog === '-' || opts.accessLog === 'off' ? opts.accessLog : resolve(opts.accessLog),
           gateways: runtime.stack.gateways.map((g) => ({
@@ -97,7 +111,7 @@ export function registerUpCommand(program: Command): void {
           }
         })
       await recordState()
-      printReady(runtime, admin.url, page?.url)
+      printReady(runtime, admin.url, page?.url, maas.keysAdmin)
       let stopping = false
       const stop = async (signal: string) => {
         if (stopping) return
@@ -106,6 +120,7 @@ export function registerUpCommand(program: Command): void {
         await admin.close()
         await page?.close()
         await runtime.close()
+        await maas.close()
         await removeRunState(dir)
         process.exit(0)
       }
@@ -127,7 +142,7 @@ async function watchFiles(paths: readonly string[], onChange: () => Promise<void
   }
 }
 
-function printReady(rt: StackRuntime, adminUrl: string, pageUrl: string | undefined): void {
+function printReady(rt: StackRuntime, adminUrl: string, pageUrl: string | undefined, keysAdmin: { url: string; tokenFile: string } | undefined): void {
   const out: string[] = ['maitred: stack ready']
   for (const [id, sim] of rt.simulators) out.push(`  ModelServer ${id.padEnd(44)} ${sim.url}  (simulated, pid ${sim.pid})`)
   for (const ms of rt.stack.modelServers.filter((m) => m.spec.external))
@@ -137,6 +152,7 @@ function printReady(rt: StackRuntime, adminUrl: string, pageUrl: string | undefi
     out.push(`  Gateway     ${`${l.gateway.metadata.namespace}/${l.gateway.metadata.name}`.padEnd(44)} ${l.url}  (listener ${l.listener.name}${l.certificate ? `; certificate: ${l.certificate.source}` : ''})`)
   out.push(`  Admin       ${adminUrl}  (maitred get gateways|routes|pools|endpoints; /metrics)`)
   if (pageUrl) out.push(`  Live page   ${pageUrl}  (the stack as a picture, live load and routing decisions)`)
+  if (keysAdmin) out.push(`  Keys admin  ${keysAdmin.url}  (token: ${keysAdmin.tokenFile}; or maitred keys create --tier free)`)
   const first = rt.listeners[0]
   const route = rt.stack.routes[0]
   if (first && route) {

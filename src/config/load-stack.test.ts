@@ -97,3 +97,41 @@ spec:
     ])
   })
 })
+
+describe('Kuadrant policies are checked at load', () => {
+  it('a CEL syntax error, a bad window and a route override are located', () => {
+    expect(
+      messages(`apiVersion: kuadrant.io/v1
+kind: RateLimitPolicy
+metadata: {name: rl, namespace: gw}
+spec:
+  targetRef: {kind: HTTPRoute, name: r}
+  overrides:
+    limits:
+      per-user:
+        rates: [{limit: 10, window: 1d}]
+        when: [{predicate: 'auth.identity.tier == '}]
+`),
+    ).toEqual([
+      'my-stack.yaml:9: RateLimitPolicy/gw/rl: spec.overrides.limits.per-user.rates[0].window: must be a Gateway API duration such as 10s, 1m30s or 0s',
+      expect.stringMatching(/^my-stack\.yaml:10: RateLimitPolicy\/gw\/rl: spec\.overrides\.limits\.per-user\.when\[0\]\.predicate: CEL syntax error: /),
+      'my-stack.yaml:7: RateLimitPolicy/gw/rl: spec.overrides: overrides may only target a Gateway',
+    ])
+  })
+
+  it('an AuthPolicy rule with two methods, and a deny response with a bad expression, are located', () => {
+    const errs = messages(`apiVersion: kuadrant.io/v1
+kind: AuthPolicy
+metadata: {name: a, namespace: gw}
+spec:
+  targetRef: {kind: Gateway, name: g}
+  rules:
+    authentication:
+      both: {anonymous: {}, jwt: {jwksUrl: "http://127.0.0.1:1/jwks"}}
+    response:
+      unauthorized: {body: {expression: 'auth.identity.'}}
+`)
+    expect(errs[0]).toBe('my-stack.yaml:8: AuthPolicy/gw/a: spec.rules.authentication.both: set exactly one of apiKey, jwt or anonymous')
+    expect(errs[1]).toMatch(/^my-stack\.yaml:10: AuthPolicy\/gw\/a: spec\.rules\.response\.unauthorized\.body\.expression: CEL syntax error/)
+  })
+})

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { EndpointPickerConfigResource } from './endpoint-picker-config-schema.js'
+import { authPolicySchema, type AuthPolicy } from './authpolicy-schema.js'
 import { gatewaySchema, type Gateway } from './gateway-schema.js'
 import { httpRouteSchema, type HTTPRoute } from './httproute-schema.js'
 import { inferenceObjectiveSchema, type InferenceObjective } from './inference-objective-schema.js'
@@ -8,7 +9,10 @@ import { llmInferenceServiceSchema, type LLMInferenceService } from './llminfere
 import { modelServerSchema, type ModelServer } from './model-server-schema.js'
 import { namespaceSchema, type Namespace } from './namespace-schema.js'
 import { secretSchema, type Secret } from './secret-schema.js'
+import { rateLimitPolicySchema, type RateLimitPolicy } from './ratelimitpolicy-schema.js'
 import { serviceSchema, type Service } from './service-schema.js'
+import { tierSchema, type Tier } from './tier-schema.js'
+import { tokenRateLimitPolicySchema, type TokenRateLimitPolicy } from './tokenratelimitpolicy-schema.js'
 
 export type Resource =
   | Gateway
@@ -21,6 +25,10 @@ export type Resource =
   | InferenceObjective
   | Secret
   | Namespace
+  | AuthPolicy
+  | RateLimitPolicy
+  | TokenRateLimitPolicy
+  | Tier
 export type ResourceKind = Resource['kind']
 
 /** Schema per kind (EndpointPickerConfig is validated by the picker's loader, see load-stack.ts). */
@@ -34,6 +42,10 @@ export const RESOURCE_SCHEMAS: Record<Exclude<ResourceKind, 'EndpointPickerConfi
   InferenceObjective: inferenceObjectiveSchema,
   Secret: secretSchema,
   Namespace: namespaceSchema,
+  AuthPolicy: authPolicySchema,
+  RateLimitPolicy: rateLimitPolicySchema,
+  TokenRateLimitPolicy: tokenRateLimitPolicySchema,
+  Tier: tierSchema,
 }
 
 export const KNOWN_KINDS: readonly ResourceKind[] = [...Object.keys(RESOURCE_SCHEMAS), 'EndpointPickerConfig'] as ResourceKind[]

@@ -18,7 +18,7 @@ describe('deriveStack: the seeds\' cluster from one LLMInferenceService', () => 
   it('derives KServe\'s objects with KServe\'s names', () => {
     expect(stack.pools.map((p) => p.metadata.name)).toEqual(['qwen3-0-6b-inference-pool'])
     expect(stack.services.map((s) => s.metadata.name)).toEqual(['qwen3-0-6b-kserve-workload-svc'])
-    expect(stack.routes.map((r) => r.metadata.name)).toEqual(['qwen3-0-6b-kserve-route'])
+    expect(stack.routes.map((r) => r.metadata.name)).toEqual(['qwen3-0-6b-maas-route', 'qwen3-0-6b-kserve-route'])
     expect(stack.pickers.map((p) => [p.name, p.serviceName, p.poolName])).toEqual([
       ['qwen3-0-6b-kserve-router-scheduler', 'qwen3-0-6b-epp-service', 'qwen3-0-6b-inference-pool'],
     ])
@@ -35,7 +35,7 @@ describe('deriveStack: the seeds\' cluster from one LLMInferenceService', () => 
   })
 
   it('writes the seed\'s three rules, prefix rewritten', () => {
-    const route = stack.routes[0]!
+    const route = stack.routes.find((r) => r.metadata.name === 'qwen3-0-6b-kserve-route')!
     expect(route.spec.parentRefs).toMatchObject([{ name: 'openshift-ai-inference', namespace: 'openshift-ingress' }])
     const rules = route.spec.rules.map((r) => ({
       path: r.matches[0]!.path!.value,
@@ -50,9 +50,44 @@ describe('deriveStack: the seeds\' cluster from one LLMInferenceService', () => 
   })
 
   it('accepts the route on the default gateway with every ref resolved', () => {
-    const [parent] = routeStatus(stack.routes[0]!, stack)
+    const [parent] = routeStatus(stack.routes.find((r) => r.metadata.name === 'qwen3-0-6b-kserve-route')!, stack)
     expect(parent!.conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['Accepted=True', 'ResolvedRefs=True'])
     expect(parent!.listeners).toEqual(['http', 'https'])
+  })
+})
+
+describe('deriveStack: the MaaS door', () => {
+  const stack = derive(seed)
+
+  it('turns the tiers into a RateLimitPolicy and a TokenRateLimitPolicy on the key-store AuthPolicy\'s target, per key', () => {
+    expect(stack.rateLimitPolicies.map((p) => p.metadata.name)).toEqual(['maas-gateway-auth-tier-requests'])
+    expect(stack.tokenRateLimitPolicies.map((p) => p.metadata.name)).toEqual(['maas-gateway-auth-tier-tokens'])
+    const requests = stack.rateLimitPolicies[0]!
+    expect(requests.spec.targetRef).toMatchObject({ kind: 'Gateway', name: 'maas-gateway' })
+    expect(Object.fromEntries(Object.entries(requests.spec.limits!).map(([tier, l]) => [tier, l.rates]))).toEqual({
+      free: [{ limit: 5, window: '2m' }],
+      premium: [{ limit: 20, window: '2m' }],
+      enterprise: [{ limit: 50, window: '2m' }],
+    })
+    const tokens = stack.tokenRateLimitPolicies[0]!.spec.limits!
+    expect([tokens.free!.rates[0]!.limit, tokens.premium!.rates[0]!.limit, tokens.enterprise!.rates[0]!.limit]).toEqual([100, 50_000, 100_000])
+    expect(tokens.free).toMatchObject({ counters: [{ expression: 'auth.identity.userid' }], when: [{ predicate: 'auth.identity.tier == "free" && !request.path.endsWith("/v1/models")' }] })
+    expect(stack.ownerOf['RateLimitPolicy/openshift-ingress/maas-gateway-auth-tier-requests']).toBe('AuthPolicy/openshift-ingress/maas-gateway-auth')
+  })
+
+  it('keeps a declared policy of the same name instead of deriving one', () => {
+    const own = `${seed}
+---
+apiVersion: kuadrant.io/v1
+kind: RateLimitPolicy
+metadata: {name: maas-gateway-auth-tier-requests, namespace: openshift-ingress}
+spec:
+  targetRef: {kind: Gateway, name: maas-gateway}
+  limits: {everyone: {rates: [{limit: 1, window: 1s}]}}
+`
+    const policies = derive(own).rateLimitPolicies
+    expect(policies).toHaveLength(1)
+    expect(Object.keys(policies[0]!.spec.limits!)).toEqual(['everyone'])
   })
 })
 

@@ -2,6 +2,7 @@ import type { EndpointPickerConfigResource } from '../config/endpoint-picker-con
 import type { InferencePool } from '../config/inferencepool-schema.js'
 import { ofKind, resourceId, type Resource } from '../config/resource.js'
 import { deriveLLMInferenceService } from './derive-llmisvc.js'
+import { deriveTierLimits, usesKeyStore } from './derive-tier-limits.js'
 import { matchesLabels } from './label-selector.js'
 import { remotePickerRef } from './remote-picker-ref.js'
 import { workloadSelector } from './llmisvc-names.js'
@@ -23,6 +24,10 @@ export function deriveStack(declared: readonly Resource[]): Stack {
     objectives: ofKind(declared, 'InferenceObjective'),
     secrets: ofKind(declared, 'Secret'),
     namespaces: ofKind(declared, 'Namespace'),
+    authPolicies: ofKind(declared, 'AuthPolicy'),
+    rateLimitPolicies: ofKind(declared, 'RateLimitPolicy'),
+    tokenRateLimitPolicies: ofKind(declared, 'TokenRateLimitPolicy'),
+    tiers: ofKind(declared, 'Tier'),
     ownerOf: {},
   }
   const taken = new Set(declared.map(resourceId))
@@ -48,6 +53,12 @@ export function deriveStack(declared: readonly Resource[]): Stack {
       stack.pickers.push(children.picker)
       stack.ownerOf[`EndpointPicker/${children.picker.namespace}/${children.picker.name}`] = owner
     }
+  }
+
+  for (const policy of stack.authPolicies.filter(usesKeyStore)) {
+    const derived = deriveTierLimits(policy, stack.tiers)
+    adopt(stack.rateLimitPolicies, derived.requests, resourceId(policy))
+    adopt(stack.tokenRateLimitPolicies, derived.tokens, resourceId(policy))
   }
 
   const configs = ofKind(declared, 'EndpointPickerConfig')

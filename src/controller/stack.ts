@@ -1,3 +1,4 @@
+import type { AuthPolicy } from '../config/authpolicy-schema.js'
 import type { Gateway } from '../config/gateway-schema.js'
 import type { HTTPRoute } from '../config/httproute-schema.js'
 import type { InferenceObjective } from '../config/inference-objective-schema.js'
@@ -6,7 +7,10 @@ import type { LLMInferenceService } from '../config/llminferenceservice-schema.j
 import type { ModelServer } from '../config/model-server-schema.js'
 import type { Namespace } from '../config/namespace-schema.js'
 import type { Secret } from '../config/secret-schema.js'
+import type { RateLimitPolicy } from '../config/ratelimitpolicy-schema.js'
 import type { Service } from '../config/service-schema.js'
+import type { Tier } from '../config/tier-schema.js'
+import type { TokenRateLimitPolicy } from '../config/tokenratelimitpolicy-schema.js'
 
 /** The endpoint picker deployment for one InferencePool (KServe's `<name>-kserve-router-scheduler`). */
 export interface PickerDeployment {
@@ -45,6 +49,10 @@ export interface Stack {
   objectives: InferenceObjective[]
   secrets: Secret[]
   namespaces: Namespace[]
+  authPolicies: AuthPolicy[]
+  rateLimitPolicies: RateLimitPolicy[]
+  tokenRateLimitPolicies: TokenRateLimitPolicy[]
+  tiers: Tier[]
   /** `Kind/ns/name` of each derived object → `Kind/ns/name` of the resource it came from. */
   ownerOf: Record<string, string>
 }

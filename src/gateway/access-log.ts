@@ -13,7 +13,7 @@ export interface AccessLogRecord {
   protocol: string
   authority: string | undefined
   response_code: number
-  /** Envoy-style flags: NR no route, UH no healthy upstream, UF upstream connect failure, DC downstream disconnect, URX retries exhausted. */
+  /** Envoy-style flags: NR no route, UH no healthy upstream, UF upstream connect failure, DC downstream disconnect, URX retries exhausted, UAEX auth denied, RL rate limited, RLSE rate-limit store error. */
   response_flags: string
   route_name: string | undefined
   backend: string | undefined
@@ -35,6 +35,9 @@ export interface AccessLogRecord {
   cached_tokens?: number
   x_forwarded_for: string | undefined
   user_agent: string | undefined
+  /** The API key's tier and display prefix (never the key), when an AuthPolicy identified one. */
+  tier?: string
+  key_prefix?: string
   explain?: unknown
 }
 
@@ -70,6 +73,8 @@ const RECORD_FIELDS: Record<keyof AccessLogRecord, object> = {
   cached_tokens: number,
   x_forwarded_for: text,
   user_agent: text,
+  tier: text,
+  key_prefix: text,
   explain: {},
 }
 

@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
+import type { ResponseTap } from './admission.js'
 import type { ClientResponse } from './client-response.js'
 import { openAIErrorBody } from './openai-error.js'
 import type { UpstreamHandler } from './upstream-connection.js'
@@ -22,6 +24,8 @@ export interface ClientSinkOptions {
   onError(err: Error): void
   /** Each body chunk relayed to the client (for the access log's timing and usage). */
   onBody?(chunk: Buffer): void
+  /** Reads (and may rewrite) the body on its way to the client: usage for token limits. */
+  readonly tap?: ResponseTap | undefined
 }
 
 /**
@@ -38,6 +42,7 @@ export class ClientSink implements UpstreamHandler {
   #discard = false
   #sse = false
   #started = false
+  #tap: ResponseTap | undefined
 
   constructor(
     private readonly res: ClientResponse,
@@ -70,21 +75,30 @@ export class ClientSink implements UpstreamHandler {
     this.#started = true
     this.#resume = resume
     this.#sse = typeof headers['content-type'] === 'string' && headers['content-type'].startsWith('text/event-stream')
+    const tap = (this.#tap = this.options.tap)
+    tap?.onHeaders(statusCode, answer.headers)
     this.res.writeHead(statusCode, answer.headers)
   }
 
   /** Returning false pauses the upstream until the client drains. */
   onData(chunk: Buffer): boolean {
     if (this.#discard) return true
-    this.sent.bytesSent += chunk.length
+    // The watch reads what the model server sent (usage included); the tap may then drop the usage event the gateway
+    // asked for, and only what goes on to the client counts as sent.
     this.options.onBody?.(chunk)
+    if (this.#tap && (chunk = this.#tap.transform(chunk)).length === 0) return true
+    this.sent.bytesSent += chunk.length
     if ((this.res as ServerResponse).write(chunk)) return true
     this.res.once('drain', this.#resume!)
     return false
   }
 
   onComplete(): void {
-    if (!this.#discard) this.res.end()
+    if (!this.#discard) {
+      const rest = this.#tap?.end()
+      if (rest) this.res.end(rest)
+      else this.res.end()
+    }
     this.options.onDone({ retry: this.#discard })
   }
 

@@ -6,6 +6,7 @@ import { PickerError, type Decision, type PickRequest } from '../picker/endpoint
 import type { EndpointRef } from '../picker/endpoint.js'
 import { formatExplainHeader } from '../picker/framework/explain.js'
 import type { AccessLog, AccessLogRecord } from './access-log.js'
+import { AdmissionDenial, type AdmissionResolver, type AdmissionTicket, type ResponseTap } from './admission.js'
 import { chooseWeighted, type BackendResolver, type PoolBackend, type ResolvedBackend } from './backend.js'
 import type { ClientResponse } from './client-response.js'
 import type { SentBytes } from './client-sink.js'
@@ -59,6 +60,8 @@ interface Exchange extends SentBytes {
 export interface RoutingState {
   routes: RouteTable
   backends: BackendResolver
+  /** The AuthPolicy / rate limits of each route rule; absent when no policy applies to the listener. */
+  admission?: AdmissionResolver | undefined
 }
 
 /**
@@ -103,7 +106,10 @@ export class RequestHandler {
       throw new GatewayError(404, `no route for ${req.method} ${path} on gateway ${this.listener.gateway}`, 'route_not_found')
     }
     ex.record.route_name = match.routeName
-    const rewrite = applyRouteFilters(match, path, query, host, this.listener.scheme, this.listener.port)
+    // authenticate: from the head alone, before any body is read.
+    const ticket = state.admission?.(match.routeKey, match.ruleIndex)?.start({ method: req.method ?? 'GET', path, query, host, headers: req.headers }, ex.record)
+    if (ticket) await ticket.authenticate()
+    const rewrite = applyRouteFilters(match, path, ticket ? ticket.upstreamQuery : query, host, this.listener.scheme, this.listener.port)
     if (rewrite.redirect) {
       res.writeHead(rewrite.redirect.status, { location: rewrite.redirect.location, 'content-length': 0 })
       res.end()
@@ -119,6 +125,7 @@ export class RequestHandler {
     headers['x-forwarded-proto'] = this.listener.scheme
     if (rewrite.hostname) headers.host = rewrite.hostname
     if (match.rule.filters) for (const f of match.rule.filters) if (f.type === 'RequestHeaderModifier') modifyHeaders(headers, f.requestHeaderModifier)
+    ticket?.upstreamHeaders(headers)
 
     const cancellation = ex.cancellation
     const timer = match.requestTimeoutMs > 0 ? setTimeout(() => cancellation.cancel(new UpstreamTimeoutError()), match.requestTimeoutMs) : undefined
@@ -126,11 +133,13 @@ export class RequestHandler {
     ex.forward = forward
     const retry = retryPolicy(match, this.options.retry)
     let done: Promise<unknown>
-    if (backend.kind === 'InferencePool') done = this.#toPool(req, res, ex, backend, forward, rewrite.path, retry)
+    if (backend.kind === 'InferencePool') done = this.#toPool(req, res, ex, backend, forward, rewrite.path, retry, ticket)
     else {
       const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders)
       if (hasBody) forward.body = req as IncomingMessage
+      if (ticket) await this.#admit(ticket, undefined, forward)
       done = this.proxy.forward(forward, res, backend, retry)
+      if (ticket) done = done.finally(() => ticket.settle(forward.status))
     }
     // Without a route timeout there is nothing to clean up, so the exchange's promise is handed back as it is.
     if (!timer) return done
@@ -149,39 +158,53 @@ export class RequestHandler {
     forward: RouteForward,
     upstreamPath: string,
     retry: RetryPolicy,
+    ticket: AdmissionTicket | undefined,
   ): Promise<void> {
     const body = await readRequestBody(req, this.options.maxBodyBytes)
     ex.record.bytes_received = body.length
     const parsed = parseInferenceBody(body)
-    const explain = headerValue(req.headers['x-maitred-explain']) === '1'
-    const picked = this.#pick(pool, ex, { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed }, explain)
-    const decision = picked instanceof Promise ? await picked : picked
-    ex.record.picker_profiles = decision.profiles
-    if (explain && decision.explain) ex.record.explain = decision.explain
-    // The headers object is this request's own (built by #route), so the picker's changes go straight into it.
-    const headers = forward.headers
-    if (decision.removeHeaders) for (const name of decision.removeHeaders) delete headers[name.toLowerCase()]
-    Object.assign(headers, decision.headers)
-    headers['x-gateway-destination-endpoint'] = decision.endpoint.address
-    forward.decision = decision
-    forward.explain = explain
-    forward.body = body
-    let outcome: { endpoint: EndpointRef; status: number } = { endpoint: decision.endpoint, status: 503 }
+    if (ticket) await this.#admit(ticket, parsed, forward)
+    // settle runs however the exchange ends (a pick or connect failure gives the token reservation back).
     try {
-      outcome = await this.proxy.forward(forward, res, new PoolCandidates(decision, pool), retry)
+      const explain = headerValue(req.headers['x-maitred-explain']) === '1'
+      const picked = this.#pick(pool, ex, { requestId: ex.record.request_id, path: upstreamPath, headers: req.headers as Record<string, string | undefined>, body: parsed }, explain)
+      const decision = picked instanceof Promise ? await picked : picked
+      ex.record.picker_profiles = decision.profiles
+      if (explain && decision.explain) ex.record.explain = decision.explain
+      // The headers object is this request's own (built by #route), so the picker's changes go straight into it.
+      const headers = forward.headers
+      if (decision.removeHeaders) for (const name of decision.removeHeaders) delete headers[name.toLowerCase()]
+      Object.assign(headers, decision.headers)
+      headers['x-gateway-destination-endpoint'] = decision.endpoint.address
+      forward.decision = decision
+      forward.explain = explain
+      forward.body = forward.rewrittenBody ?? body
+      let outcome: { endpoint: EndpointRef; status: number } = { endpoint: decision.endpoint, status: 503 }
+      try {
+        outcome = await this.proxy.forward(forward, res, new PoolCandidates(decision, pool), retry)
+      } finally {
+        const usage = forward.watch.usage()
+        pool.picker.complete({
+          decision,
+          requestId: ex.record.request_id,
+          endpoint: outcome.endpoint,
+          status: outcome.status,
+          durationMs: performance.now() - ex.started,
+          model: typeof parsed?.model === 'string' ? parsed.model : undefined,
+          promptTokens: usage?.promptTokens,
+          completionTokens: usage?.completionTokens,
+        })
+      }
     } finally {
-      const usage = forward.watch.usage()
-      pool.picker.complete({
-        decision,
-        requestId: ex.record.request_id,
-        endpoint: outcome.endpoint,
-        status: outcome.status,
-        durationMs: performance.now() - ex.started,
-        model: typeof parsed?.model === 'string' ? parsed.model : undefined,
-        promptTokens: usage?.promptTokens,
-        completionTokens: usage?.completionTokens,
-      })
+      ticket?.settle(forward.status)
     }
+  }
+
+  /** admit: model permission and rate limits (the body may be changed to cap its tokens); settle follows the exchange. */
+  async #admit(ticket: AdmissionTicket, parsed: Record<string, unknown> | undefined, forward: RouteForward): Promise<void> {
+    if (await ticket.admit(parsed)) forward.rewrittenBody = Buffer.from(JSON.stringify(parsed))
+    forward.tap = ticket.tap
+    forward.admissionHeaders = ticket.responseHeaders
   }
 
   /**
@@ -245,6 +268,17 @@ export class RequestHandler {
 
   /** Answers `err` as an OpenAI-shaped error (or cuts the connection); returns the body bytes written. */
   #sendError(res: ClientResponse, ex: Exchange, err: unknown): number {
+    if (err instanceof AdmissionDenial) {
+      ex.record.response_flags = err.flag
+      if (res.headersSent) {
+        res.destroy()
+        return 0
+      }
+      const length = Buffer.byteLength(err.body)
+      res.writeHead(err.status, { ...err.headers, 'content-length': length })
+      res.end(err.body)
+      return length
+    }
     if (err instanceof GatewayError) return sendOpenAIError(res, err.status, err.message, err.code)
     if (err instanceof PickerError) {
       ex.record.response_flags = err.status === 503 ? 'UH' : err.status === 429 ? 'RL' : '-'
@@ -320,6 +354,13 @@ export class RequestHandler {
  */
 class RouteForward implements ForwardRequest {
   body: Buffer | Readable | null = null
+  /** The body as admission changed it (a token cap, a usage request). */
+  rewrittenBody: Buffer | undefined
+  tap: ResponseTap | undefined
+  /** Rate-limit state for the client. */
+  admissionHeaders: Record<string, string> | undefined
+  /** The upstream status once headers arrived (0 before). */
+  status = 0
   /** The picker's decision, for pool backends: its response headers (and explain summary) go to the client. */
   decision: Decision | undefined
   explain = false
@@ -338,6 +379,7 @@ class RouteForward implements ForwardRequest {
 
   responseHeaders(endpoint: EndpointRef): Record<string, string> {
     const extra: Record<string, string> = { 'x-request-id': this.record.request_id, 'x-gateway-destination-endpoint-served': endpoint.address }
+    if (this.admissionHeaders) Object.assign(extra, this.admissionHeaders)
     const decision = this.decision
     if (decision) {
       if (decision.responseHeaders) Object.assign(extra, decision.responseHeaders)
@@ -356,6 +398,7 @@ class RouteForward implements ForwardRequest {
   }
 
   onHeaders(r: ForwardResult): void {
+    this.status = r.status
     const record = this.record
     record.upstream_host = r.endpoint.address
     record.attempts = r.attempts

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { EndpointRef } from '../picker/endpoint.js'
+import type { ResponseTap } from './admission.js'
 import type { ClientResponse } from './client-response.js'
 import { ClientSink, type ClientSinkOptions, type SentBytes, type SinkOutcome } from './client-sink.js'
 import { UpstreamPool } from './upstream-pool.js'
@@ -77,6 +78,8 @@ export interface ForwardRequest {
   readonly sent: SentBytes
   /** Called with each response body chunk that goes to the client. */
   onBody?: (chunk: Buffer) => void
+  /** Reads the response body on its way to the client (token usage), when admission asked for it. */
+  tap?: ResponseTap | undefined
 }
 
 export interface ForwardResult {
@@ -262,6 +265,10 @@ class Attempt implements ClientSinkOptions {
     private readonly budget: RetryBudget,
     private readonly retry: RetryState,
   ) {}
+
+  get tap(): ResponseTap | undefined {
+    return this.req.tap
+  }
 
   settleWith(resolve: (outcome: SinkOutcome) => void, reject: (err: Error) => void): void {
     this.#resolve = resolve

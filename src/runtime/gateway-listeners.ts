@@ -8,6 +8,7 @@ import { PortServer, type PortListener, type PortServerOptions } from '../gatewa
 import { RequestHandler, type HandlerOptions } from '../gateway/request-handler.js'
 import { RouteTable } from '../gateway/route-table.js'
 import type { UpstreamProxy } from '../gateway/upstream-proxy.js'
+import type { AdmissionTable } from './admission-table.js'
 import { resolveListenerCertificate, type ListenerCertificate } from './listener-certificates.js'
 import type { LocalCertificateAuthority } from './local-certificate-authority.js'
 
@@ -53,7 +54,7 @@ export class GatewayListeners {
     return this.#running
   }
 
-  async apply(stack: Stack, backends: BackendResolver): Promise<void> {
+  async apply(stack: Stack, backends: BackendResolver, admission?: AdmissionTable): Promise<void> {
     const desired: { gateway: Gateway; listener: GatewayListener; port: number; certificate?: ListenerCertificate }[] = []
     for (const gateway of stack.gateways)
       for (const listener of gateway.spec.listeners)
@@ -83,7 +84,7 @@ export class GatewayListeners {
       const pending: RunningListener[] = []
       for (const d of members) {
         const key = listenerKey(d.gateway, d.listener)
-        const state = { routes: RouteTable.forListener(stack, d.gateway, d.listener), backends }
+        const state = { routes: RouteTable.forListener(stack, d.gateway, d.listener), backends, admission: admission?.forListener(d.gateway, d.listener) }
         const context = { gateway: d.gateway.metadata.name, listener: d.listener.name, scheme: protocol === 'HTTPS' ? ('https' as const) : ('http' as const), port: d.port }
         let handler = this.#handlers.get(key)
         if (handler && server) handler.state = state

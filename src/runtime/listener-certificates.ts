@@ -40,6 +40,7 @@ export async function resolveListenerCertificate(
   if (!ref) throw new Error(`${where}: an HTTPS listener needs tls.certificateRefs or tls.options ${CERT_FILE_OPTION}/${KEY_FILE_OPTION}`)
   const namespace = ref.namespace ?? gateway.metadata.namespace
   const secret = stack.secrets.find((s) => s.metadata.name === ref.name && s.metadata.namespace === namespace)
+  if (secret?.type === 'Opaque') throw new Error(`${where}: Secret ${namespace}/${ref.name} is Opaque; a listener certificate needs type kubernetes.io/tls`)
   if (secret) return { ...secret.tls, source: `Secret ${namespace}/${ref.name}`, files: [] }
   const authority = await ca()
   const hostnames = [...(listener.hostname ? [listener.hostname] : []), 'localhost', '127.0.0.1', '::1']

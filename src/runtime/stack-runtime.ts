@@ -11,6 +11,12 @@ import { GatewayMetrics } from '../observability/gateway-metrics.js'
 import type { EndpointPicker } from '../picker/endpoint-picker.js'
 import { createInProcessPicker } from '../picker/in-process-picker.js'
 import type { SimOptions } from '../sim/sim-options.js'
+import type { ApiKeyStore } from '../keys/api-key-store.js'
+import type { LimitStore } from '../ratelimit/limit-store.js'
+import { MemoryLimitStore } from '../ratelimit/memory.js'
+import type { FailureMode } from '../ratelimit/rate-limiter.js'
+import { AdmissionMetrics } from './admission-metrics.js'
+import { AdmissionTable } from './admission-table.js'
 import { buildBackendResolver } from './backend-table.js'
 import type { EndpointRegistry } from './endpoint-registry.js'
 import { ExplainHistory } from './explain-history.js'
@@ -44,6 +50,12 @@ export interface StackRuntimeOptions {
   /** How long SIGTERM / a removed port waits for in-flight requests and streams. */
   drainMs?: number
   random?: () => number
+  /** Rate-limit counters: in this process by default, or shared (Redis); closed with the runtime. */
+  limitStore?: LimitStore
+  /** When the counter store does not answer (default fail-closed: 503). */
+  rateLimitFailureMode?: FailureMode
+  /** API keys for AuthPolicy `apiKey.keyStore`; without one, no key is valid. */
+  keyStore?: ApiKeyStore
 }
 
 export interface RunningPicker {
@@ -72,6 +84,8 @@ export class StackRuntime {
   readonly #fleet: ModelServerFleet
   readonly #proxy = new UpstreamProxy()
   readonly #listeners: GatewayListeners
+  readonly #limitStore: LimitStore
+  readonly #admissionMetrics: AdmissionMetrics
   #stack: Stack
   #ca: Promise<LocalCertificateAuthority> | undefined
   #applying: Promise<unknown> = Promise.resolve()
@@ -110,6 +124,8 @@ export class StackRuntime {
       log,
     })
     this.#fleet.endpoints.onChange(() => this.#syncMembership())
+    this.#limitStore = options.limitStore ?? new MemoryLimitStore()
+    this.#admissionMetrics = new AdmissionMetrics(this.registry)
   }
 
   static async start(stack: Stack, options: StackRuntimeOptions = {}): Promise<StackRuntime> {
@@ -158,7 +174,14 @@ export class StackRuntime {
     this.#stack = next
     this.#syncMembership()
     const pickers = new Map([...this.pickers].map(([k, p]) => [k, p.picker]))
-    await this.#listeners.apply(next, buildBackendResolver(next, pickers, this.services, this.#fleet.endpoints))
+    const admission = new AdmissionTable(next, {
+      limitStore: this.#limitStore,
+      failureMode: this.options.rateLimitFailureMode ?? 'fail-closed',
+      keyStore: () => this.options.keyStore,
+      metrics: this.#admissionMetrics,
+      log: this.options.log ?? (() => {}),
+    })
+    await this.#listeners.apply(next, buildBackendResolver(next, pickers, this.services, this.#fleet.endpoints), admission)
     // Traffic has moved: retire what the new configuration no longer uses, once its in-flight requests are done.
     await Promise.all(retired.map((sim) => this.#proxy.drained(sim.url, this.options.drainMs ?? 30_000).then(() => sim.stop())))
     await Promise.all(replacedPickers.map((p) => p.close()))
@@ -221,5 +244,6 @@ export class StackRuntime {
     await Promise.all([...this.pickers.values()].map((p) => p.picker.close()))
     await this.#fleet.close()
     await this.#proxy.close()
+    await this.#limitStore.close()
   }
 }

@@ -1,0 +1,184 @@
+import type { AuthenticationRule, AuthRules, ValueOrExpression } from '../config/authpolicy-schema.js'
+import type { Secret } from '../config/secret-schema.js'
+import type { Tier } from '../config/tier-schema.js'
+import type { ApiKeyStore } from '../keys/api-key-store.js'
+import { celText, compileCel, compilePredicate, compileWhen, type CelContext } from './cel.js'
+import { credentialSource, readCredential, type CredentialSource } from './credentials.js'
+import { DenyResponse } from './deny-response.js'
+import { anonymousIdentity, type IdentitySource, type ResolvedIdentity } from './identity-source.js'
+import { JwtIdentity } from './jwt-identity.js'
+import { KeyStoreIdentity } from './key-store-identity.js'
+import { SecretKeyIdentity } from './secret-key-identity.js'
+
+export interface AuthDependencies {
+  keyStore: () => ApiKeyStore | undefined
+  secrets: readonly Secret[]
+  tiers: ReadonlyMap<string, Tier>
+}
+
+/** A successful authentication: the identity rate limits see (the `identity` filter, or the whole identity). */
+export interface Authenticated {
+  resolved: ResolvedIdentity
+  /** `auth.identity` for RateLimitPolicy predicates and counters. */
+  exported: Record<string, unknown>
+  upstreamHeaders: Record<string, string>
+}
+
+interface CompiledRule {
+  name: string
+  priority: number
+  when: (c: CelContext) => boolean
+  source: IdentitySource
+  credential: CredentialSource
+  extend: ((identity: Record<string, unknown>, c: CelContext) => void) | undefined
+}
+
+interface CompiledAuthorization {
+  priority: number
+  when: (c: CelContext) => boolean
+  patterns: ((c: CelContext) => boolean)[]
+  name: string
+}
+
+type Properties = [string, (c: CelContext) => unknown][]
+
+function compileProperties(properties: Record<string, ValueOrExpression>): Properties {
+  return Object.entries(properties).map(([name, v]) => {
+    if (v.expression === undefined) return [name, () => v.value]
+    const program = compileCel(v.expression)
+    return [
+      name,
+      (c: CelContext) => {
+        try {
+          return program(c)
+        } catch {
+          return undefined
+        }
+      },
+    ]
+  })
+}
+
+const jsonValue = (v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v)
+
+/**
+ * One effective AuthPolicy block compiled (CEL parsed once): authentication rules by priority (the first identity found
+ * wins; rules of one priority are tried together), then every authorization rule must allow, then the success filters
+ * export the identity the rate limits see. Credentials named by any rule are never forwarded upstream.
+ */
+export class CompiledAuthPolicy {
+  readonly #when: (c: CelContext) => boolean
+  readonly #rules: CompiledRule[]
+  readonly #authorizations: CompiledAuthorization[]
+  readonly #identityFilter: Properties | undefined
+  readonly #successHeaders: [string, Properties | ((c: CelContext) => unknown)][]
+  readonly #unauthenticated: DenyResponse
+  readonly #unauthorized: DenyResponse
+  /** Header names and query parameters that carry credentials. */
+  readonly stripHeaders: string[] = []
+  readonly stripQuery: string[] = []
+  readonly checksModels: boolean
+
+  constructor(
+    readonly policy: string,
+    spec: { rules?: AuthRules | undefined; when?: { predicate: string }[] | undefined },
+    namespace: string,
+    private readonly deps: AuthDependencies,
+  ) {
+    const rules = spec.rules ?? {}
+    this.#when = compileWhen(spec.when)
+    this.#rules = Object.entries(rules.authentication ?? {})
+      .map(([name, rule]) => this.#compileRule(name, rule, namespace))
+      .sort((a, b) => a.priority - b.priority)
+    this.checksModels = Object.values(rules.authentication ?? {}).some((r) => r.apiKey?.keyStore !== undefined)
+    this.#authorizations = Object.entries(rules.authorization ?? {})
+      .map(([name, rule]) => ({ name, priority: rule.priority, when: compileWhen(rule.when), patterns: rule.patternMatching.patterns.map((p) => compilePredicate(p.predicate)) }))
+      .sort((a, b) => a.priority - b.priority)
+    const identity = rules.response?.success?.filters?.identity
+    this.#identityFilter = identity?.json ? compileProperties(identity.json.properties) : undefined
+    this.#successHeaders = Object.entries(rules.response?.success?.headers ?? {}).map(([name, f]) => {
+      if (f.json) return [name.toLowerCase(), compileProperties(f.json.properties)]
+      const plain = compileProperties({ v: f.plain ?? { value: '' } })[0]![1]
+      return [name.toLowerCase(), plain]
+    })
+    this.#unauthenticated = new DenyResponse(401, rules.response?.unauthenticated)
+    this.#unauthorized = new DenyResponse(403, rules.response?.unauthorized)
+  }
+
+  #compileRule(name: string, rule: AuthenticationRule, namespace: string): CompiledRule {
+    const credential = credentialSource(rule.credentials)
+    if (credential.header && !this.stripHeaders.includes(credential.header.name)) this.stripHeaders.push(credential.header.name)
+    if (credential.query !== undefined && !this.stripQuery.includes(credential.query)) this.stripQuery.push(credential.query)
+    let source: IdentitySource = anonymousIdentity
+    if (rule.apiKey?.keyStore) source = new KeyStoreIdentity(this.deps.keyStore)
+    else if (rule.apiKey?.selector) source = new SecretKeyIdentity(this.deps.secrets, rule.apiKey.selector.matchLabels, rule.apiKey.allNamespaces ? undefined : namespace)
+    else if (rule.jwt) source = new JwtIdentity(rule.jwt)
+    const defaults = rule.defaults && compileProperties(rule.defaults)
+    const overrides = rule.overrides && compileProperties(rule.overrides)
+    const extend =
+      defaults || overrides
+        ? (identity: Record<string, unknown>, c: CelContext) => {
+            for (const [k, v] of defaults ?? []) if (identity[k] === undefined) identity[k] = jsonValue(v(c))
+            for (const [k, v] of overrides ?? []) identity[k] = jsonValue(v(c))
+          }
+        : undefined
+    return { name, priority: rule.priority, when: compileWhen(rule.when), source, credential, extend }
+  }
+
+  /** Authenticates and authorizes; throws the policy's AdmissionDenial (401 / 403). */
+  async authenticate(context: CelContext, read: (source: CredentialSource) => string | undefined): Promise<Authenticated> {
+    if (!this.#when(context)) return { resolved: { identity: {} }, exported: {}, upstreamHeaders: {} }
+    const resolved = this.#rules.length === 0 ? { identity: { anonymous: true } } : await this.#identify(context, read)
+    if (!resolved) {
+      const presented = this.#rules.some((r) => r.source.needsCredential && read(r.credential) !== undefined)
+      throw this.#unauthenticated.deny(context, presented ? 'invalid, revoked or expired API key' : 'missing credentials: send Authorization: Bearer <API key>', presented ? 'invalid_api_key' : 'missing_api_key')
+    }
+    context.auth = { identity: resolved.identity }
+    context.memo = undefined
+    for (const rule of this.#authorizations) {
+      if (!rule.when(context)) continue
+      if (!rule.patterns.every((p) => p(context))) throw this.#unauthorized.deny(context, `not authorized (rule ${rule.name})`, 'permission_denied')
+    }
+    let exported = resolved.identity
+    if (this.#identityFilter) {
+      exported = {}
+      for (const [k, v] of this.#identityFilter) exported[k] = jsonValue(v(context))
+    }
+    const upstreamHeaders: Record<string, string> = {}
+    for (const [name, value] of this.#successHeaders) {
+      if (typeof value === 'function') upstreamHeaders[name] = celText(value(context))
+      else upstreamHeaders[name] = JSON.stringify(Object.fromEntries(value.map(([k, v]) => [k, jsonValue(v(context))])))
+    }
+    return { resolved, exported, upstreamHeaders }
+  }
+
+  async #identify(context: CelContext, read: (source: CredentialSource) => string | undefined): Promise<ResolvedIdentity | undefined> {
+    for (let i = 0; i < this.#rules.length; ) {
+      const priority = this.#rules[i]!.priority
+      const group: CompiledRule[] = []
+      for (; i < this.#rules.length && this.#rules[i]!.priority === priority; i++) if (this.#rules[i]!.when(context)) group.push(this.#rules[i]!)
+      const found = await Promise.all(group.map((r) => (r.source.needsCredential && read(r.credential) === undefined ? undefined : r.source.resolve(read(r.credential)))))
+      const index = found.findIndex((f) => f !== undefined)
+      if (index >= 0) {
+        const resolved = found[index]!
+        group[index]!.extend?.(resolved.identity, context)
+        return resolved
+      }
+    }
+    return undefined
+  }
+
+  /**
+   * A key-store identity may call a model only if its tier lists it (or lists none) and the key's own list does
+   * (or is empty); an unknown tier may call nothing. Throws the policy's 403.
+   */
+  authorizeModel(auth: Authenticated, model: string | undefined, context: CelContext): void {
+    const key = auth.resolved.key
+    if (!key || model === undefined) return
+    const tier = this.deps.tiers.get(key.tier)
+    const deny = (why: string) => this.#unauthorized.deny(context, why, 'model_not_allowed')
+    if (!tier) throw deny(`tier ${JSON.stringify(key.tier)} of this key is not configured`)
+    if (tier.spec.models && !tier.spec.models.includes(model)) throw deny(`tier ${key.tier} may not use model ${JSON.stringify(model)}`)
+    if (key.models.length > 0 && !key.models.includes(model)) throw deny(`this key may not use model ${JSON.stringify(model)}`)
+  }
+}

@@ -1,0 +1,20 @@
+import type { ApiKeyStore } from '../keys/api-key-store.js'
+import type { IdentitySource, ResolvedIdentity } from './identity-source.js'
+
+/**
+ * API keys from maitred's key store. The identity is what MaaS exported: `userid` (the key's id, never the key),
+ * `tier`, the display `prefix`, the key's `name` and `models`.
+ */
+export class KeyStoreIdentity implements IdentitySource {
+  readonly needsCredential = true
+
+  constructor(private readonly store: () => ApiKeyStore | undefined) {}
+
+  async resolve(credential: string | undefined): Promise<ResolvedIdentity | undefined> {
+    const store = this.store()
+    if (!credential || !store) return undefined
+    const key = await store.verify(credential)
+    if (!key) return undefined
+    return { identity: { userid: key.id, tier: key.tier, prefix: key.prefix, name: key.name, models: key.models }, key }
+  }
+}

@@ -1,0 +1,64 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { AccessLogRecord } from './access-log.js'
+
+/** The request as the admission stage sees it, before any route filter changed it. */
+export interface AdmissionRequest {
+  method: string
+  path: string
+  query: string
+  host: string
+  headers: IncomingHttpHeaders
+}
+
+/** The upstream response as far as admission cares: its status and, for token limits, its usage. */
+export interface ResponseTap {
+  /** Response headers arrived; may drop `content-length` when chunks will be rewritten. */
+  onHeaders(status: number, headers: Record<string, string | string[]>): void
+  /** A chunk on its way to the client; returns what the client gets (possibly less). */
+  transform(chunk: Buffer): Buffer
+  /** The upstream body ended: what is still held back, for the client. */
+  end(): Buffer | undefined
+}
+
+/**
+ * One request's passage through a route's AuthPolicy and rate limits (DESIGN.md: authenticate → admit → … → settle).
+ * The handler calls them in order; any of the first two throws AdmissionDenial.
+ */
+export interface AdmissionTicket {
+  /** Identity from the request head (no body read yet for an unauthenticated client). */
+  authenticate(): Promise<void> | void
+  /** Removes the client's credentials (headers) from what goes upstream and adds the policy's identity headers. */
+  upstreamHeaders(headers: Record<string, string | string[]>): void
+  /** The query string that goes upstream (a query credential removed). */
+  readonly upstreamQuery: string
+  /** Model permission and rate limits; a pool request's parsed body may be changed (returns true) to cap its tokens. */
+  admit(body: Record<string, unknown> | undefined): Promise<boolean>
+  /** Headers for the client's response (rate-limit state). */
+  readonly responseHeaders: Record<string, string> | undefined
+  /** Set by admit() when the response must be read (token usage). */
+  readonly tap: ResponseTap | undefined
+  /** The exchange is over: `status` 0 when no upstream answer came. Settles token reservations and usage accounting. */
+  settle(status: number): void
+}
+
+/** Starts a route's admission for one request; undefined when no policy applies to it. */
+export interface Admission {
+  start(request: AdmissionRequest, record: AccessLogRecord): AdmissionTicket
+}
+
+/** Resolves the admission of a listener's route rule (built once per configuration). */
+export type AdmissionResolver = (routeKey: string, ruleIndex: number) => Admission | undefined
+
+/** A refusal by the admission stage: the response is the policy's (status, headers, body). */
+export class AdmissionDenial extends Error {
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    readonly body: string,
+    /** Envoy-style response flag for the access log: UAEX (auth denied), RL (rate limited), RLSE (limit store error). */
+    readonly flag: string,
+  ) {
+    super(`admission denied (${status})`)
+    this.name = 'AdmissionDenial'
+  }
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { LimitStore } from './limit-store.js'
+import { MemoryLimitStore } from './memory.js'
+import { RedisLimitStore } from './redis.js'
+
+const REDIS_URL = process.env.MAITRED_TEST_REDIS ?? 'redis://127.0.0.1:6379'
+const redisUp = await new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500 })
+  .connect()
+  .then(
+    () => true,
+    () => false,
+  )
+if (!redisUp) console.warn(`limit-store.test: Redis at ${REDIS_URL} unreachable, its cases are skipped (CI starts one)`)
+
+const stores: [string, () => LimitStore, boolean][] = [
+  ['memory', () => new MemoryLimitStore(), true],
+  ['redis', () => new RedisLimitStore({ url: REDIS_URL, prefix: `test:${randomUUID()}:` }), redisUp],
+]
+const opened: LimitStore[] = []
+afterAll(async () => Promise.all(opened.map((s) => s.close())))
+
+describe.each(stores)('%s limit store', (_name, open, available) => {
+  const store = async () => {
+    const s = open()
+    opened.push(s)
+    if (s instanceof RedisLimitStore) await s.ready()
+    return s
+  }
+  const req = (key: string, limit: number) => ({ key, limit, windowMs: 60_000, tokens: false })
+  const tok = (key: string, limit: number) => ({ key, limit, windowMs: 60_000, tokens: true })
+
+  it.runIf(available)('checks every counter before incrementing any (a refusal counts nothing)', async () => {
+    const s = await store()
+    expect((await s.reserve([req('a', 2), req('b', 1)], 0, 0)).admitted).toBe(true)
+    const refused = await s.reserve([req('a', 2), req('b', 1)], 0, 0)
+    expect(refused.admitted).toBe(false)
+    expect(refused.states.map((x) => x.count)).toEqual([1, 1])
+    const again = await s.reserve([req('a', 2)], 0, 0)
+    expect(again.admitted).toBe(true)
+    expect(again.states[0]!.count).toBe(2)
+    expect(again.states[0]!.resetMs).toBeGreaterThan(50_000)
+    expect((await s.reserve([req('a', 2)], 0, 0)).admitted).toBe(false)
+  })
+
+  it.runIf(available)('reserves up to the room left, refuses under the need, and settles within its window only', async () => {
+    const s = await store()
+    const first = await s.reserve([tok('t', 100)], 30, 70)
+    expect(first).toMatchObject({ admitted: true, granted: 70 })
+    const second = await s.reserve([tok('t', 100)], 10, 50)
+    expect(second).toMatchObject({ admitted: true, granted: 30 })
+    expect((await s.reserve([tok('t', 100)], 1, 1)).admitted).toBe(false)
+    await s.adjust([{ key: 't', window: first.states[0]!.window }], 20 - 70) // the first used 20 of its 70
+    expect((await s.reserve([tok('t', 100)], 1, 1000)).granted).toBe(50)
+    await s.adjust([{ key: 't', window: 'another-window' }], -100)
+    expect((await s.reserve([tok('t', 100)], 1, 1)).admitted).toBe(false)
+  })
+
+  it.runIf(available)('expires a window and starts the next at the next hit', async () => {
+    const s = await store()
+    const short = { key: 'w', limit: 1, windowMs: 150, tokens: false }
+    expect((await s.reserve([short], 0, 0)).admitted).toBe(true)
+    expect((await s.reserve([short], 0, 0)).admitted).toBe(false)
+    await new Promise((r) => setTimeout(r, 250))
+    expect((await s.reserve([short], 0, 0)).admitted).toBe(true)
+  })
+})

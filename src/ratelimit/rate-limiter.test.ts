@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import type { CelContext } from '../auth/cel.js'
+import { CompiledLimits } from './compiled-limits.js'
+import type { LimitStore } from './limit-store.js'
+import { MemoryLimitStore } from './memory.js'
+import { RateLimiter } from './rate-limiter.js'
+
+const context = (userid: string, path = '/v1/chat/completions'): CelContext => ({
+  request: { path, url_path: path, query: '', method: 'POST', host: 'h', headers: {} },
+  auth: { identity: { userid, tier: 'free' } },
+})
+
+describe('RateLimiter', () => {
+  const limits = (tokens: boolean) =>
+    new CompiledLimits(
+      tokens ? 'TokenRateLimitPolicy/ns/t' : 'RateLimitPolicy/ns/r',
+      { limits: { free: { rates: [{ limit: tokens ? 100 : 2, window: '1m' }], counters: [{ expression: 'auth.identity.userid' }], when: [{ predicate: '!request.path.endsWith("/v1/models")' }] } } },
+      tokens,
+    )
+
+  it('counts per counter value, skips what `when` excludes, and reserves then settles tokens', async () => {
+    const limiter = new RateLimiter(new MemoryLimitStore(), limits(false), limits(true), 'fail-closed', () => {})
+    const first = await limiter.admit(context('a'), 30, 1 << 30)
+    expect(first).toMatchObject({ admitted: true, granted: 100 })
+    if (!first.admitted) throw new Error('unreachable')
+    await limiter.settle(first.hold!, 20)
+    const second = await limiter.admit(context('a'), 30, 50)
+    expect(second).toMatchObject({ admitted: true, granted: 50 })
+    const third = await limiter.admit(context('a'), 1, 1)
+    expect(third).toMatchObject({ admitted: false, status: 429 })
+    expect((await limiter.admit(context('b'), 1, 1)).admitted).toBe(true)
+    expect((await limiter.admit(context('a', '/v1/models'), 0, 0)).admitted).toBe(true)
+  })
+
+  it('applies the failure mode when the store does not answer', async () => {
+    const broken: LimitStore = { reserve: () => Promise.reject(new Error('ECONNREFUSED')), adjust: () => Promise.resolve(), close: () => Promise.resolve() }
+    const seen: string[] = []
+    const closed = new RateLimiter(broken, limits(false), undefined, 'fail-closed', (_e, r) => seen.push(r))
+    expect(await closed.admit(context('a'), 0, 0)).toMatchObject({ admitted: false, status: 503 })
+    const open = new RateLimiter(broken, limits(false), undefined, 'fail-open', () => {})
+    expect(await open.admit(context('a'), 0, 0)).toMatchObject({ admitted: true })
+    expect(seen).toEqual(['unavailable'])
+  })
+})
