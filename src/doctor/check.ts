@@ -50,6 +50,3 @@ export const skip = (subject: string, message: string): Finding => ({ outcome: '
 
 /** `Kind/namespace/name`, as config errors and `maitred get` name resources. */
 export const ref = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`
-
-/** The endpoints of a pool in a running stack (a status endpoint lists its pools by name; its id starts with its namespace). */
-export const poolMembers = (status: StackStatus, namespace: string, pool: string) => status.endpoints.filter((e) => e.pools.includes(pool) && e.id.startsWith(`${namespace}/`))

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { StackStatus } from '../runtime/stack-status.js'
-import { poolMembers } from './check.js'
+import { poolMembers } from './pool-members.js'
 import { header, probe, type ProbeResponse } from './http-probe.js'
 
 /** One way in: a gateway listener and a route attached to it, with the paths a client uses. */

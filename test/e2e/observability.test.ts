@@ -191,8 +191,8 @@ scrape_configs:
         'model-name',
         'door-chat',
       ])
-      expect(findings(report, 'model-name', 'qwen3-0-6b')[0]!.message).toMatch(/"Qwen\/Qwen3-0.6B" — not "qwen3-0-6b"/)
-      expect(findings(report, 'prefix-cache-hits', 'qwen3-0-6b')[0]!.message).toMatch(/found [1-9]\d* of \d+ prompt tokens cached/)
+      expect(findings(report, 'model-name', 'qwen3-0-6b-kserve-route')[0]!.message).toMatch(/"Qwen\/Qwen3-0.6B" — not "qwen3-0-6b"/)
+      expect(findings(report, 'prefix-cache-hits', 'qwen3-0-6b-kserve-route')[0]!.message).toMatch(/found [1-9]\d* of \d+ prompt tokens cached/)
     }, 30_000)
 
     it('prints a ✓ checklist', async () => {
@@ -229,11 +229,17 @@ scrape_configs:
       expect(stack.stdout()).toContain(`Live page   ${stack.state.ui}`)
       await page.goto(stack.state.ui!)
       await expect.poll(() => page.locator('[data-endpoint][data-healthy="true"]').count(), { timeout: 10_000 }).toBe(2)
-      expect(await page.locator('#gateways .node').allTextContents()).toEqual([expect.stringContaining('openshift-ingress/openshift-ai-inference')])
-      expect(await page.locator('#routes .node').allTextContents()).toEqual([expect.stringContaining('my-first-model/qwen3-0-6b-kserve-route')])
+      expect((await page.locator('#gateways .node').allTextContents()).sort()).toEqual([
+        expect.stringContaining('openshift-ingress/maas-gateway'),
+        expect.stringContaining('openshift-ingress/openshift-ai-inference'),
+      ])
+      expect((await page.locator('#routes .node').allTextContents()).sort()).toEqual([
+        expect.stringContaining('my-first-model/qwen3-0-6b-kserve-route'),
+        expect.stringContaining('my-first-model/qwen3-0-6b-maas-route'),
+      ])
       expect(await page.locator('#pools .node').allTextContents()).toEqual([expect.stringContaining('qwen3-0-6b-inference-pool')])
-      // Gateway → route → pool → 2 endpoints.
-      expect(await page.locator('#links path').count()).toBe(4)
+      // Two gateways → their routes → one pool → 2 endpoints.
+      expect(await page.locator('#links path').count()).toBe(6)
     }, 30_000)
 
     it('updates under traffic: request counts and share, prefix hits, and the explained decisions', async () => {

@@ -1,4 +1,4 @@
-import { pass, skip, warn, type DoctorCheck, type Finding } from '../check.js'
+import { pass, warn, type DoctorCheck, type Finding } from '../check.js'
 import { doorName } from '../doors.js'
 import { errorMessage } from '../http-probe.js'
 
@@ -13,11 +13,8 @@ export const modelName: DoctorCheck = {
     const findings: Finding[] = []
     for (const door of doors.list) {
       const subject = doorName(door)
+      // A door that wants a key still has a model name to get right: without one, the endpoints behind it say what it is.
       const { response } = await doors.models(door)
-      if (response.status === 401) {
-        findings.push(skip(subject, `GET ${door.modelsPath} requires a key: pass --api-key`))
-        continue
-      }
       const { ids, from } = await doors.servedModels(door)
       if (ids.length === 0) {
         findings.push(warn(subject, `GET ${door.modelsPath} answered ${response.status || 'nothing'} (${errorMessage(response)}) and no endpoint behind it lists a model`, `curl -s ${door.url}${door.modelsPath}`))

@@ -1,6 +1,7 @@
 import { matchesLabels } from '../../controller/label-selector.js'
 import { pickerPluginTypes } from '../../runtime/stack-status.js'
-import { fail, pass, poolMembers, ref, skip, type DoctorCheck, type Finding } from '../check.js'
+import { fail, pass, ref, skip, type DoctorCheck, type Finding } from '../check.js'
+import { poolMembers } from '../pool-members.js'
 
 const PD_HANDLERS = ['pd-profile-handler', 'disagg-profile-handler']
 const ROLE = 'llm-d.ai/role'

@@ -1,5 +1,6 @@
 import { matchesLabels } from '../../controller/label-selector.js'
-import { fail, pass, poolMembers, ref, warn, type DoctorCheck, type Finding } from '../check.js'
+import { fail, pass, ref, warn, type DoctorCheck, type Finding } from '../check.js'
+import { poolMembers } from '../pool-members.js'
 
 const selectorText = (s: Record<string, string>) => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(',')
 
