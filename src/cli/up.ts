@@ -154,7 +154,9 @@ function printReady(rt: StackRuntime, adminUrl: string, pageUrl: string | undefi
   if (pageUrl) out.push(`  Live page   ${pageUrl}  (the stack as a picture, live load and routing decisions)`)
   if (keysAdmin) out.push(`  Keys admin  ${keysAdmin.url}  (token: ${keysAdmin.tokenFile}; or maitred keys create --tier free)`)
   const first = rt.listeners[0]
-  const route = rt.stack.routes[0]
+  // A route of the first listener's gateway: with several doors, another gateway's route would give a path this one lacks.
+  const gw = first?.gateway.metadata
+  const route = rt.stack.routes.find((r) => r.spec.parentRefs?.some((p) => p.name === gw?.name && (p.namespace ?? r.metadata.namespace) === gw?.namespace))
   if (first && route) {
     const prefix = route.spec.rules.at(-1)?.matches[0]?.path?.value ?? '/'
     out.push('Try:', `  curl -s ${first.url}${prefix}/v1/models`)
