@@ -31,8 +31,11 @@ export interface AdmissionTicket {
   upstreamHeaders(headers: Record<string, string | string[]>): void
   /** The query string that goes upstream (a query credential removed). */
   readonly upstreamQuery: string
-  /** Model permission and rate limits; a pool request's parsed body may be changed (returns true) to cap its tokens. */
-  admit(body: Record<string, unknown> | undefined): Promise<boolean>
+  /**
+   * Model permission and rate limits; a pool request's parsed body may be changed (returns true) to cap its tokens.
+   * `maxModelLen` is the pool's context length when its servers said: a cap never goes past it.
+   */
+  admit(body: Record<string, unknown> | undefined, maxModelLen?: number): Promise<boolean>
   /** Headers for the client's response (rate-limit state). */
   readonly responseHeaders: Record<string, string> | undefined
   /** Set by admit() when the response must be read (token usage). */

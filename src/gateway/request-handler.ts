@@ -163,7 +163,7 @@ export class RequestHandler {
     const body = await readRequestBody(req, this.options.maxBodyBytes)
     ex.record.bytes_received = body.length
     const parsed = parseInferenceBody(body)
-    if (ticket) await this.#admit(ticket, parsed, forward)
+    if (ticket) await this.#admit(ticket, parsed, forward, poolMaxModelLen(pool))
     // settle runs however the exchange ends (a pick or connect failure gives the token reservation back).
     try {
       const explain = headerValue(req.headers['x-maitred-explain']) === '1'
@@ -201,8 +201,8 @@ export class RequestHandler {
   }
 
   /** admit: model permission and rate limits (the body may be changed to cap its tokens); settle follows the exchange. */
-  async #admit(ticket: AdmissionTicket, parsed: Record<string, unknown> | undefined, forward: RouteForward): Promise<void> {
-    if (await ticket.admit(parsed)) forward.rewrittenBody = Buffer.from(JSON.stringify(parsed))
+  async #admit(ticket: AdmissionTicket, parsed: Record<string, unknown> | undefined, forward: RouteForward, maxModelLen?: number): Promise<void> {
+    if (await ticket.admit(parsed, maxModelLen)) forward.rewrittenBody = Buffer.from(JSON.stringify(parsed))
     forward.tap = ticket.tap
     forward.admissionHeaders = ticket.responseHeaders
   }
@@ -454,4 +454,11 @@ const NO_QUERY: Pick<URLSearchParams, 'get'> = { get: () => null }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v
+}
+
+/** The smallest context length the pool's servers reported (the pick is not made yet), or undefined if none did. */
+function poolMaxModelLen(pool: PoolBackend): number | undefined {
+  let min: number | undefined
+  for (const e of pool.endpoints()) if (e.maxModelLen !== undefined && (min === undefined || e.maxModelLen < min)) min = e.maxModelLen
+  return min
 }

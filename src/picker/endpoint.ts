@@ -16,6 +16,8 @@ export interface EndpointRef {
   readonly tls?: UpstreamTls
   /** Where the engine publishes its KV events, when known (a simulator reports it; an external server may declare it). */
   readonly kvEvents?: KvEventsAddress
+  /** The served model's context length (vLLM's `max_model_len` in `/v1/models`), when the server said. */
+  readonly maxModelLen?: number
 }
 
 /** ZMQ endpoints of an engine's KV events: the PUB socket, and the ROUTER replaying buffered batches. */

@@ -7,7 +7,7 @@ export class EndpointRegistry {
   readonly #endpoints = new Map<string, EndpointRef>()
   readonly #listeners = new Set<() => void>()
 
-  add(server: ModelServer, url: string, tls?: UpstreamTls, kvEvents?: KvEventsAddress): EndpointRef {
+  add(server: ModelServer, url: string, tls?: UpstreamTls, kvEvents?: KvEventsAddress, maxModelLen?: number): EndpointRef {
     const { name, namespace } = server.metadata
     const u = new URL(url)
     const endpoint: EndpointRef = {
@@ -19,6 +19,7 @@ export class EndpointRegistry {
       labels: server.metadata.labels ?? {},
       ...(tls ? { tls } : {}),
       ...(kvEvents ? { kvEvents } : {}),
+      ...(maxModelLen ? { maxModelLen } : {}),
     }
     this.#endpoints.set(endpoint.id, endpoint)
     this.#changed()

@@ -80,7 +80,7 @@ class PolicyTicket implements AdmissionTicket {
     if (this.#auth) Object.assign(headers, this.#auth.upstreamHeaders)
   }
 
-  async admit(body: Record<string, unknown> | undefined): Promise<boolean> {
+  async admit(body: Record<string, unknown> | undefined, maxModelLen?: number): Promise<boolean> {
     const { auth: policy, limiter, metrics } = this.parts
     const auth = this.#auth
     if (policy && auth) {
@@ -110,8 +110,9 @@ class PolicyTicket implements AdmissionTicket {
       }
       this.responseHeaders = decision.headers
       this.#hold = decision.hold
-      // No max_tokens: the reservation is the cap, so the model can never generate past it.
-      if (decision.hold && max === undefined) {
+      // No max_tokens: the reservation is the cap, so the model can never generate past it — unless the model's own
+      // context is the smaller bound (vLLM refuses a max_tokens past it; without one it stops there anyway).
+      if (decision.hold && max === undefined && (maxModelLen === undefined || decision.granted < maxModelLen)) {
         body!.max_tokens = decision.granted - prompt
         changed = true
       }

@@ -69,6 +69,11 @@ spec: {limits: {tokens: [{limit: 400, window: 1m}]}}
 ---
 apiVersion: maitred.dev/v1alpha1
 kind: Tier
+metadata: {name: roomy, namespace: gw}
+spec: {limits: {tokens: [{limit: 100000, window: 1m}]}}
+---
+apiVersion: maitred.dev/v1alpha1
+kind: Tier
 metadata: {name: free, namespace: gw}
 spec: {limits: {requests: [{limit: 2, window: 2m}]}}
 ---

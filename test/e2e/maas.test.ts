@@ -106,6 +106,16 @@ describe.runIf(ready)('the MaaS door, two replicas sharing PostgreSQL keys and R
     expect(total).toBeLessThanOrEqual(400)
   })
 
+  it('caps a request without max_tokens by its tier only below the model context (vLLM refuses more)', async () => {
+    // 100 000 tokens a minute left, a 40 960-token model: injecting max_tokens ≈ 99 990 would get vLLM's 400.
+    const { key } = await createKey(adminOf(a), 'roomy')
+    keys.push(key)
+    const body = JSON.stringify({ model: 'Qwen/Qwen3-0.6B', messages: [{ role: 'user', content: 'Hi there' }] })
+    const res = await post(maas(a), '/llm/m/v1/chat/completions', key, body)
+    expect(res.status, await res.clone().text()).toBe(200)
+    expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBeGreaterThan(0)
+  })
+
   it('strips the usage event the gateway asked for when the client did not', async () => {
     const { key } = await createKey(adminOf(b), 'metered')
     keys.push(key)
