@@ -23,6 +23,8 @@ export const modelServerSchema = z
       external: z
         .strictObject({
           url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+          /** The served model's context (vLLM's --max-model-len): a token limit never caps max_tokens past it. */
+          maxModelLen: z.number().int().positive().optional(),
           /** Where the server publishes vLLM KV events (--kv-events-config), for precise-prefix-cache-producer. */
           kvEvents: z
             .strictObject({

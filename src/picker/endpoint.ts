@@ -16,7 +16,7 @@ export interface EndpointRef {
   readonly tls?: UpstreamTls
   /** Where the engine publishes its KV events, when known (a simulator reports it; an external server may declare it). */
   readonly kvEvents?: KvEventsAddress
-  /** The served model's context length (vLLM's `max_model_len` in `/v1/models`), when the server said. */
+  /** The served model's context length (vLLM's `max_model_len`), when known: a simulator's option, or declared. */
   readonly maxModelLen?: number
 }
 

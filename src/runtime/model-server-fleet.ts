@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { request } from 'undici'
 import type { ModelServer } from '../config/model-server-schema.js'
-import { tlsAgent } from '../picker/datalayer/endpoint-store.js'
 import type { UpstreamTls } from '../picker/endpoint.js'
-import type { SimOptions } from '../sim/sim-options.js'
+import { simOptionsSchema, type SimOptions } from '../sim/sim-options.js'
 import { EndpointRegistry } from './endpoint-registry.js'
 import { startSimulatorProcess, type SimulatorProcess } from './simulator-process.js'
 
@@ -69,7 +67,7 @@ export class ModelServerFleet {
     const tls = await upstreamTls(server)
     if (server.spec.external) {
       this.#servers.set(id, server)
-      this.endpoints.add(server, server.spec.external.url, tls, server.spec.external.kvEvents, await servedMaxModelLen(server.spec.external.url, tls))
+      this.endpoints.add(server, server.spec.external.url, tls, server.spec.external.kvEvents, server.spec.external.maxModelLen)
       return
     }
     const options: SimOptions = { ...server.spec.simulator, ...this.overrides }
@@ -81,31 +79,12 @@ export class ModelServerFleet {
     })
     this.#servers.set(id, server)
     this.simulators.set(id, proc)
-    this.endpoints.add(server, proc.url, tls, proc.kvEvents, await servedMaxModelLen(proc.url, tls))
+    this.endpoints.add(server, proc.url, tls, proc.kvEvents, simOptionsSchema.shape.maxModelLen.parse(options.maxModelLen))
   }
 
   async close(): Promise<void> {
     this.#stopping = true
     await Promise.all([...this.simulators.values()].map((s) => s.stop()))
     this.simulators.clear()
-  }
-}
-
-/**
- * The context length the server reports for its model (vLLM's `/v1/models` `max_model_len`): a token limit that caps a
- * request's max_tokens must stay under it, or vLLM refuses the request. Undefined when the server does not answer in 2 s
- * or does not say (other OpenAI-compatible servers).
- */
-async function servedMaxModelLen(url: string, tls: UpstreamTls | undefined): Promise<number | undefined> {
-  const dispatcher = tls ? tlsAgent(tls) : undefined
-  try {
-    const res = await request(`${url.replace(/\/+$/, '')}/v1/models`, { signal: AbortSignal.timeout(2000), ...(dispatcher ? { dispatcher } : {}) })
-    const body = (await res.body.json()) as { data?: { max_model_len?: unknown }[] }
-    const lengths = (body.data ?? []).map((m) => m.max_model_len).filter((n): n is number => typeof n === 'number' && n > 0)
-    return lengths.length > 0 ? Math.min(...lengths) : undefined
-  } catch {
-    return undefined
-  } finally {
-    void dispatcher?.close()
   }
 }

@@ -162,7 +162,7 @@ export class EndpointStore {
 }
 
 /** A keep-alive pool that trusts the endpoint's CA and checks its server name, as the gateway's proxy does. */
-export function tlsAgent(tls: UpstreamTls): Agent {
+function tlsAgent(tls: UpstreamTls): Agent {
   return new Agent({
     connect: {
       ...(tls.ca ? { ca: tls.ca } : {}),
