@@ -2,49 +2,59 @@ import { Redis } from 'ioredis'
 import type { CounterEntry, LimitStore, Reservation } from './limit-store.js'
 
 /**
- * reserve, as one script (atomic on the server): KEYS are the counters (hashes: n = count, w = window start),
- * ARGV = need, want, then limit, window ms and 1/0 (tokens) per key. Returns admitted, granted, then count, ms to reset
- * and window per key. A counter's window starts at its first hit and the key expires with it.
+ * reserve, for a batch of requests as one script (atomic on the server; each request checked and counted in turn, exactly
+ * as if it had come alone): KEYS are every request's counters (hashes: n = count, w = window start), one after another;
+ * ARGV = the number of requests, then per request: its number of keys, need, want, then limit, window ms and 1/0 (tokens)
+ * per key. Returns per request: admitted, granted, then count, ms to reset and window per key. A counter's window starts
+ * at its first hit and the key expires with it.
  */
 const RESERVE = `
-local need = tonumber(ARGV[1])
-local room = tonumber(ARGV[2])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local counts, windows, refused, tokens = {}, {}, false, false
-for i = 1, #KEYS do
-  local limit = tonumber(ARGV[3 * i])
-  local v = redis.call('HMGET', KEYS[i], 'n', 'w')
-  counts[i] = tonumber(v[1]) or 0
-  windows[i] = v[2]
-  if ARGV[3 * i + 2] == '1' then
-    tokens = true
-    if limit - counts[i] < room then room = limit - counts[i] end
-  elseif counts[i] + 1 > limit then refused = true end
-end
-if tokens and room < need then refused = true end
-local granted = 0
-if tokens and not refused then granted = room end
-local out = {refused and 0 or 1, granted}
-for i = 1, #KEYS do
-  local window_ms = tonumber(ARGV[3 * i + 1])
-  if not refused then
-    local delta = 1
-    if ARGV[3 * i + 2] == '1' then delta = granted end
-    if windows[i] == false or windows[i] == nil then
-      windows[i] = tostring(now)
-      redis.call('HSET', KEYS[i], 'n', delta, 'w', windows[i])
-      redis.call('PEXPIRE', KEYS[i], window_ms)
-      counts[i] = delta
-    else
-      counts[i] = redis.call('HINCRBY', KEYS[i], 'n', delta)
-    end
+local out = {}
+local a, k = 2, 0
+for r = 1, tonumber(ARGV[1]) do
+  local n, need, room = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  a = a + 3
+  local counts, windows, refused, tokens = {}, {}, false, false
+  for i = 1, n do
+    local limit = tonumber(ARGV[a + 3 * (i - 1)])
+    local v = redis.call('HMGET', KEYS[k + i], 'n', 'w')
+    counts[i] = tonumber(v[1]) or 0
+    windows[i] = v[2]
+    if ARGV[a + 3 * (i - 1) + 2] == '1' then
+      tokens = true
+      if limit - counts[i] < room then room = limit - counts[i] end
+    elseif counts[i] + 1 > limit then refused = true end
   end
-  local ttl = redis.call('PTTL', KEYS[i])
-  if ttl < 0 then ttl = window_ms end
-  out[#out + 1] = counts[i]
-  out[#out + 1] = ttl
-  out[#out + 1] = windows[i] or ''
+  if tokens and room < need then refused = true end
+  local granted = 0
+  if tokens and not refused then granted = room end
+  out[#out + 1] = refused and 0 or 1
+  out[#out + 1] = granted
+  for i = 1, n do
+    local key = KEYS[k + i]
+    local window_ms = tonumber(ARGV[a + 3 * (i - 1) + 1])
+    if not refused then
+      local delta = 1
+      if ARGV[a + 3 * (i - 1) + 2] == '1' then delta = granted end
+      if windows[i] == false or windows[i] == nil then
+        windows[i] = tostring(now)
+        redis.call('HSET', key, 'n', delta, 'w', windows[i])
+        redis.call('PEXPIRE', key, window_ms)
+        counts[i] = delta
+      else
+        counts[i] = redis.call('HINCRBY', key, 'n', delta)
+      end
+    end
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then ttl = window_ms end
+    out[#out + 1] = counts[i]
+    out[#out + 1] = ttl
+    out[#out + 1] = windows[i] or ''
+  end
+  a = a + 3 * n
+  k = k + n
 end
 return out
 `
@@ -63,6 +73,15 @@ return 1
 /** Settles are gathered this long and sent as one script: a few milliseconds late only keeps a reservation a little longer. */
 const ADJUST_BATCH_MS = 5
 
+/** A reserve waiting for its batch to go out. */
+interface QueuedReserve {
+  entries: readonly CounterEntry[]
+  need: number
+  want: number
+  resolve: (r: Reservation) => void
+  reject: (err: Error) => void
+}
+
 type ScriptedRedis = Redis & {
   maitredReserve(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>
   maitredAdjust(numKeys: number, ...args: (string | number)[]): Promise<number>
@@ -77,7 +96,9 @@ export interface RedisLimitStoreOptions {
 }
 
 /**
- * Counters in Redis, shared by every gateway replica. Each reserve and adjust is one Lua script (sent by EVALSHA). With
+ * Counters in Redis, shared by every gateway replica. The reserves of one event-loop turn (the requests that arrived
+ * together) go out as one Lua script (sent by EVALSHA), and so do the settles of a few milliseconds: a round trip and a
+ * command per turn rather than per request, which is most of what a request's rate limiting costs the gateway. With
  * Redis unreachable, commands fail at once (no offline queue; bounded timeout) so the failure mode applies, and the
  * client keeps reconnecting in the background.
  */
@@ -88,6 +109,8 @@ export class RedisLimitStore implements LimitStore {
   #pending = new Map<string, { key: string; window: string; delta: number }>()
   #waiting: { resolve: () => void; reject: (err: Error) => void }[] = []
   #timer: NodeJS.Timeout | undefined
+  /** Reserves of this event-loop turn, sent together once it is over. */
+  #reserves: QueuedReserve[] = []
 
   constructor(options: RedisLimitStoreOptions) {
     this.#prefix = options.prefix ?? 'maitred:rl:'
@@ -98,8 +121,8 @@ export class RedisLimitStore implements LimitStore {
       connectTimeout: 1000,
       retryStrategy: (times) => Math.min(times * 100, 1000),
       lazyConnect: false,
-      // Commands issued in one event-loop turn (concurrent requests) go out in one write.
-      enableAutoPipelining: true,
+      // Batched here instead (one script per turn): ioredis's auto-pipelining costs a Pipeline per command.
+      enableAutoPipelining: false,
     })
     // Errors reach the caller through the failed command; the connection's own events are not fatal.
     redis.on('error', () => {})
@@ -124,14 +147,43 @@ export class RedisLimitStore implements LimitStore {
     })
   }
 
-  async reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation> {
-    const args: (string | number)[] = []
-    for (const e of entries) args.push(this.#prefix + e.key)
-    args.push(need, want)
-    for (const e of entries) args.push(e.limit, e.windowMs, e.tokens ? 1 : 0)
-    const out = await this.#redis.maitredReserve(entries.length, ...args)
-    const states = entries.map((_, i) => ({ count: Number(out[2 + 3 * i]), resetMs: Number(out[3 + 3 * i]), window: String(out[4 + 3 * i]) }))
-    return { admitted: out[0] === 1, granted: Number(out[1]), states }
+  reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation> {
+    return new Promise((resolve, reject) => {
+      if (this.#reserves.push({ entries, need, want, resolve, reject }) === 1) setImmediate(this.#sendReserves)
+    })
+  }
+
+  readonly #sendReserves = (): void => {
+    const batch = this.#reserves
+    this.#reserves = []
+    const keys: string[] = []
+    const argv: (string | number)[] = [batch.length]
+    for (const r of batch) {
+      argv.push(r.entries.length, r.need, r.want)
+      for (const e of r.entries) {
+        keys.push(this.#prefix + e.key)
+        argv.push(e.limit, e.windowMs, e.tokens ? 1 : 0)
+      }
+    }
+    this.#redis.maitredReserve(keys.length, ...keys, ...argv).then(
+      (out) => {
+        let at = 0
+        for (const r of batch) {
+          const admitted = out[at] === 1
+          const granted = Number(out[at + 1])
+          at += 2
+          const states = r.entries.map(() => {
+            const state = { count: Number(out[at]), resetMs: Number(out[at + 1]), window: String(out[at + 2]) }
+            at += 3
+            return state
+          })
+          r.resolve({ admitted, granted, states })
+        }
+      },
+      (err: Error) => {
+        for (const r of batch) r.reject(err)
+      },
+    )
   }
 
   adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
