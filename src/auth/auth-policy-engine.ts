@@ -2,7 +2,7 @@ import type { AuthenticationRule, AuthRules, ValueOrExpression } from '../config
 import type { Secret } from '../config/secret-schema.js'
 import type { Tier } from '../config/tier-schema.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
-import { celText, compileCel, compilePredicate, compileWhen, type CelContext } from './cel.js'
+import { celText, compileCel, compilePredicate, compileWhen, readsRequest, type CelContext } from './cel.js'
 import { credentialSource, readCredential, type CredentialSource } from './credentials.js'
 import { DenyResponse } from './deny-response.js'
 import { anonymousIdentity, type IdentitySource, type ResolvedIdentity } from './identity-source.js'
@@ -71,6 +71,11 @@ export class CompiledAuthPolicy {
   readonly #rules: CompiledRule[]
   readonly #authorizations: CompiledAuthorization[]
   readonly #identityFilter: Properties | undefined
+  /**
+   * What the identity filter exported for a key-store identity (one object per key, shared and never changed), when the
+   * filter reads nothing of the request: computed at a key's first request rather than at each.
+   */
+  readonly #exportedByIdentity: WeakMap<object, Record<string, unknown>> | undefined
   readonly #successHeaders: [string, Properties | ((c: CelContext) => unknown)][]
   readonly #unauthenticated: DenyResponse
   readonly #unauthorized: DenyResponse
@@ -96,6 +101,8 @@ export class CompiledAuthPolicy {
       .sort((a, b) => a.priority - b.priority)
     const identity = rules.response?.success?.filters?.identity
     this.#identityFilter = identity?.json ? compileProperties(identity.json.properties) : undefined
+    const filterReadsRequest = Object.values(identity?.json?.properties ?? {}).some((v) => v.expression !== undefined && readsRequest(compileCel(v.expression)))
+    this.#exportedByIdentity = this.#identityFilter && !filterReadsRequest ? new WeakMap() : undefined
     this.#successHeaders = Object.entries(rules.response?.success?.headers ?? {}).map(([name, f]) => {
       if (f.json) return [name.toLowerCase(), compileProperties(f.json.properties)]
       const plain = compileProperties({ v: f.plain ?? { value: '' } })[0]![1]
@@ -141,8 +148,14 @@ export class CompiledAuthPolicy {
     }
     let exported = resolved.identity
     if (this.#identityFilter) {
-      exported = {}
-      for (const [k, v] of this.#identityFilter) exported[k] = jsonValue(v(context))
+      const cache = resolved.key ? this.#exportedByIdentity : undefined
+      const known = cache?.get(resolved.identity)
+      if (known) exported = known
+      else {
+        exported = {}
+        for (const [k, v] of this.#identityFilter) exported[k] = jsonValue(v(context))
+        cache?.set(resolved.identity, exported)
+      }
     }
     const upstreamHeaders: Record<string, string> = {}
     for (const [name, value] of this.#successHeaders) {
@@ -157,12 +170,21 @@ export class CompiledAuthPolicy {
       const priority = this.#rules[i]!.priority
       const group: CompiledRule[] = []
       for (; i < this.#rules.length && this.#rules[i]!.priority === priority; i++) if (this.#rules[i]!.when(context)) group.push(this.#rules[i]!)
-      const found = await Promise.all(group.map((r) => (r.source.needsCredential && read(r.credential) === undefined ? undefined : r.source.resolve(read(r.credential)))))
+      const resolve = (r: CompiledRule) => {
+        const credential = read(r.credential)
+        return r.source.needsCredential && credential === undefined ? undefined : r.source.resolve(credential)
+      }
+      // One rule (the usual case) is awaited alone; several of one priority are asked together.
+      const found = group.length === 1 ? [await resolve(group[0]!)] : await Promise.all(group.map(resolve))
       const index = found.findIndex((f) => f !== undefined)
       if (index >= 0) {
         const resolved = found[index]!
-        group[index]!.extend?.(resolved.identity, context)
-        return resolved
+        const extend = group[index]!.extend
+        if (!extend) return resolved
+        // A source may share one identity between requests (the key store does): extend a copy.
+        const identity = { ...resolved.identity }
+        extend(identity, context)
+        return { ...resolved, identity }
       }
     }
     return undefined

@@ -29,6 +29,17 @@ export function compileCel(source: string): CelProgram {
   return parse(source) as unknown as CelProgram
 }
 
+/** Whether an expression reads `request.*` (otherwise its value depends on `auth` alone). */
+export function readsRequest(program: CelProgram): boolean {
+  const visit = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(visit)
+    if (typeof node !== 'object' || node === null) return false
+    const n = node as { op?: unknown; args?: unknown }
+    return (n.op === 'id' && n.args === 'request') || visit(n.args)
+  }
+  return visit((program as unknown as { ast: unknown }).ast)
+}
+
 /** A predicate is true only if it evaluates to true; a missing attribute or a type error makes it false (no match). */
 export function compilePredicate(source: string): (context: CelContext) => boolean {
   const program = compileCel(source)
