@@ -170,12 +170,8 @@ export class CompiledAuthPolicy {
       const priority = this.#rules[i]!.priority
       const group: CompiledRule[] = []
       for (; i < this.#rules.length && this.#rules[i]!.priority === priority; i++) if (this.#rules[i]!.when(context)) group.push(this.#rules[i]!)
-      const resolve = (r: CompiledRule) => {
-        const credential = read(r.credential)
-        return r.source.needsCredential && credential === undefined ? undefined : r.source.resolve(credential)
-      }
       // One rule (the usual case) is awaited alone; several of one priority are asked together.
-      const found = group.length === 1 ? [await resolve(group[0]!)] : await Promise.all(group.map(resolve))
+      const found = group.length === 1 ? [await resolveRule(group[0]!, read)] : await Promise.all(group.map((r) => resolveRule(r, read)))
       const index = found.findIndex((f) => f !== undefined)
       if (index >= 0) {
         const resolved = found[index]!
@@ -198,9 +194,16 @@ export class CompiledAuthPolicy {
     const key = auth.resolved.key
     if (!key || model === undefined) return
     const tier = this.deps.tiers.get(key.tier)
-    const deny = (why: string) => this.#unauthorized.deny(context, why, 'model_not_allowed')
-    if (!tier) throw deny(`tier ${JSON.stringify(key.tier)} of this key is not configured`)
-    if (tier.spec.models && !tier.spec.models.includes(model)) throw deny(`tier ${key.tier} may not use model ${JSON.stringify(model)}`)
-    if (key.models.length > 0 && !key.models.includes(model)) throw deny(`this key may not use model ${JSON.stringify(model)}`)
+    let why: string | undefined
+    if (!tier) why = `tier ${JSON.stringify(key.tier)} of this key is not configured`
+    else if (tier.spec.models && !tier.spec.models.includes(model)) why = `tier ${key.tier} may not use model ${JSON.stringify(model)}`
+    else if (key.models.length > 0 && !key.models.includes(model)) why = `this key may not use model ${JSON.stringify(model)}`
+    if (why !== undefined) throw this.#unauthorized.deny(context, why, 'model_not_allowed')
   }
+}
+
+/** The identity a rule's source gives for the request's credential (a function, not a closure: this runs per request). */
+function resolveRule(rule: CompiledRule, read: (source: CredentialSource) => string | undefined): ReturnType<IdentitySource['resolve']> {
+  const credential = read(rule.credential)
+  return rule.source.needsCredential && credential === undefined ? undefined : rule.source.resolve(credential)
 }

@@ -10,6 +10,7 @@ export interface ResponseUsage {
 
 /** How far back from the end of a body `usage` is looked for: it is the last field (JSON) or the last event before [DONE] (SSE). */
 const TAIL_BYTES = 4096
+const USAGE = Buffer.from('"usage"')
 const FIELDS = {
   prompt: /"prompt_tokens"\s*:\s*(\d+)/,
   completion: /"completion_tokens"\s*:\s*(\d+)/,
@@ -55,11 +56,12 @@ export class ResponseWatch {
   #read(): ResponseUsage | undefined {
     const tail = this.#tail
     if (tail.length === 0) return undefined
-    const bytes = tail.length === 1 ? tail[0]! : Buffer.concat(tail)
-    const text = bytes.toString('utf8', Math.max(0, bytes.length - TAIL_BYTES))
-    const at = text.lastIndexOf('"usage"')
+    const whole = tail.length === 1 ? tail[0]! : Buffer.concat(tail)
+    const bytes = whole.subarray(Math.max(0, whole.length - TAIL_BYTES))
+    const at = bytes.lastIndexOf(USAGE)
     if (at < 0) return undefined
-    const usage = text.slice(at)
+    // Only what follows the key is decoded: the counts are ASCII.
+    const usage = bytes.toString('latin1', at)
     const prompt = numberField(usage, FIELDS.prompt)
     const completion = numberField(usage, FIELDS.completion)
     if (prompt === undefined || completion === undefined) return undefined

@@ -46,15 +46,14 @@ export class UsageEventStrip implements ResponseTap {
   }
 }
 
-/** A `data: {...}` event that carries usage and no choices. */
+/**
+ * A `data: {...}` event that carries usage and no choices. Read from the raw text, not parsed: a JSON string cannot hold an
+ * unescaped quote, so these patterns only match keys and values (one such event per stream).
+ */
+const NO_CHOICES = /"choices"\s*:\s*\[\s*\]/
+const SOME_USAGE = /"usage"\s*:\s*\{/
+
 function isUsageOnly(event: Buffer): boolean {
-  const text = event.toString('utf8').trim()
-  if (!text.startsWith('data:')) return false
-  let parsed: { usage?: unknown; choices?: unknown }
-  try {
-    parsed = JSON.parse(text.slice(5).trim()) as typeof parsed
-  } catch {
-    return false
-  }
-  return typeof parsed?.usage === 'object' && parsed.usage !== null && Array.isArray(parsed.choices) && parsed.choices.length === 0
+  const text = event.toString('latin1')
+  return text.trimStart().startsWith('data:') && NO_CHOICES.test(text) && SOME_USAGE.test(text)
 }
