@@ -2,18 +2,29 @@ import { Redis } from 'ioredis'
 import type { CounterEntry, LimitStore, Reservation } from './limit-store.js'
 
 /**
- * reserve, for a batch of requests as one script (atomic on the server; each request checked and counted in turn, exactly
- * as if it had come alone): KEYS are every request's counters (hashes: n = count, w = window start), one after another;
- * ARGV = the number of requests, then per request: its number of keys, need, want, then limit, window ms and 1/0 (tokens)
- * per key. Returns per request: admitted, granted, then count, ms to reset and window per key. A counter's window starts
- * at its first hit and the key expires with it.
+ * One batch as one script (atomic on the server): first the settles gathered since the last batch, then the reserves, each
+ * request checked and counted in turn exactly as if it had come alone. KEYS: the settled counters, then every request's
+ * counters one after another (hashes: n = count, w = window start). ARGV: the number of settled counters, then window and
+ * delta per settled counter (a counter whose window has moved on is left alone); the number of requests, then per request
+ * its number of keys, need, want, and limit, window ms and 1/0 (tokens) per key. Returns per request: admitted, granted,
+ * then count, ms to reset and window per key. A counter's window starts at its first hit and the key expires with it.
  */
-const RESERVE = `
+const BATCH = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
-local a, k = 2, 0
-for r = 1, tonumber(ARGV[1]) do
+local settled = tonumber(ARGV[1])
+local a, k = 2, settled
+for i = 1, settled do
+  if redis.call('HGET', KEYS[i], 'w') == ARGV[a] then
+    local n = redis.call('HINCRBY', KEYS[i], 'n', tonumber(ARGV[a + 1]))
+    if n < 0 then redis.call('HSET', KEYS[i], 'n', 0) end
+  end
+  a = a + 2
+end
+local requests = tonumber(ARGV[a])
+a = a + 1
+for r = 1, requests do
   local n, need, room = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   a = a + 3
   local counts, windows, refused, tokens = {}, {}, false, false
@@ -59,18 +70,10 @@ end
 return out
 `
 
-/** adjust: ARGV = window and delta per key; a counter whose window has moved on is left alone. */
-const ADJUST = `
-for i = 1, #KEYS do
-  if redis.call('HGET', KEYS[i], 'w') == ARGV[2 * i - 1] then
-    local n = redis.call('HINCRBY', KEYS[i], 'n', tonumber(ARGV[2 * i]))
-    if n < 0 then redis.call('HSET', KEYS[i], 'n', 0) end
-  end
-end
-return 1
-`
-
-/** Settles are gathered this long and sent as one script: a few milliseconds late only keeps a reservation a little longer. */
+/**
+ * Settles wait this long at most for a batch of reserves to ride with: a few milliseconds late only keeps a reservation a
+ * little longer.
+ */
 const ADJUST_BATCH_MS = 5
 
 /** A reserve waiting for its batch to go out. */
@@ -83,8 +86,7 @@ interface QueuedReserve {
 }
 
 type ScriptedRedis = Redis & {
-  maitredReserve(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>
-  maitredAdjust(numKeys: number, ...args: (string | number)[]): Promise<number>
+  maitredBatch(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>
 }
 
 export interface RedisLimitStoreOptions {
@@ -97,17 +99,18 @@ export interface RedisLimitStoreOptions {
 
 /**
  * Counters in Redis, shared by every gateway replica. The reserves of one event-loop turn (the requests that arrived
- * together) go out as one Lua script (sent by EVALSHA), and so do the settles of a few milliseconds: a round trip and a
- * command per turn rather than per request, which is most of what a request's rate limiting costs the gateway. With
+ * together) go out as one Lua script (sent by EVALSHA), with the settles gathered meanwhile (alone after a few
+ * milliseconds if no reserve comes): a round trip and a write per turn rather than two per request, which is most of
+ * what a request's rate limiting costs the gateway. With
  * Redis unreachable, commands fail at once (no offline queue; bounded timeout) so the failure mode applies, and the
  * client keeps reconnecting in the background.
  */
 export class RedisLimitStore implements LimitStore {
   readonly #redis: ScriptedRedis
   readonly #prefix: string
-  /** Pending adjustments by `key window` (summed), and the callers waiting on the batch. */
+  /** Pending adjustments by `key window` (summed), and the promise their callers wait on. */
   #pending = new Map<string, { key: string; window: string; delta: number }>()
-  #waiting: { resolve: () => void; reject: (err: Error) => void }[] = []
+  #settled: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined
   #timer: NodeJS.Timeout | undefined
   /** Reserves of this event-loop turn, sent together once it is over. */
   #reserves: QueuedReserve[] = []
@@ -126,8 +129,7 @@ export class RedisLimitStore implements LimitStore {
     })
     // Errors reach the caller through the failed command; the connection's own events are not fatal.
     redis.on('error', () => {})
-    redis.defineCommand('maitredReserve', { lua: RESERVE })
-    redis.defineCommand('maitredAdjust', { lua: ADJUST })
+    redis.defineCommand('maitredBatch', { lua: BATCH })
     this.#redis = redis as ScriptedRedis
   }
 
@@ -149,26 +151,58 @@ export class RedisLimitStore implements LimitStore {
 
   reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation> {
     return new Promise((resolve, reject) => {
-      if (this.#reserves.push({ entries, need, want, resolve, reject }) === 1) setImmediate(this.#sendReserves)
+      if (this.#reserves.push({ entries, need, want, resolve, reject }) === 1) setImmediate(this.#send)
     })
   }
 
-  readonly #sendReserves = (): void => {
-    const batch = this.#reserves
+  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
+    if (entries.length === 0 || delta === 0) return Promise.resolve()
+    for (const e of entries) {
+      const id = `${e.key} ${e.window}`
+      const pending = this.#pending.get(id)
+      if (pending) pending.delta += delta
+      else this.#pending.set(id, { key: e.key, window: e.window, delta })
+    }
+    if (!this.#settled) {
+      let resolve!: () => void
+      let reject!: (err: Error) => void
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+      this.#settled = { promise, resolve, reject }
+      this.#timer = setTimeout(this.#send, ADJUST_BATCH_MS)
+    }
+    return this.#settled.promise
+  }
+
+  /** Sends what is pending (settles, reserves) as one script; resolves once its callers have their answers. */
+  readonly #send = (): Promise<void> => {
+    const reserves = this.#reserves
+    const adjusts = this.#pending
+    const settled = this.#settled
+    if (reserves.length === 0 && adjusts.size === 0) return Promise.resolve()
+    clearTimeout(this.#timer)
+    this.#timer = undefined
     this.#reserves = []
+    this.#pending = new Map()
+    this.#settled = undefined
     const keys: string[] = []
-    const argv: (string | number)[] = [batch.length]
-    for (const r of batch) {
+    const argv: (string | number)[] = [adjusts.size]
+    for (const b of adjusts.values()) {
+      keys.push(this.#prefix + b.key)
+      argv.push(b.window, b.delta)
+    }
+    argv.push(reserves.length)
+    for (const r of reserves) {
       argv.push(r.entries.length, r.need, r.want)
       for (const e of r.entries) {
         keys.push(this.#prefix + e.key)
         argv.push(e.limit, e.windowMs, e.tokens ? 1 : 0)
       }
     }
-    this.#redis.maitredReserve(keys.length, ...keys, ...argv).then(
+    return this.#redis.maitredBatch(keys.length, ...keys, ...argv).then(
       (out) => {
+        settled?.resolve()
         let at = 0
-        for (const r of batch) {
+        for (const r of reserves) {
           const admitted = out[at] === 1
           const granted = Number(out[at + 1])
           at += 2
@@ -181,44 +215,14 @@ export class RedisLimitStore implements LimitStore {
         }
       },
       (err: Error) => {
-        for (const r of batch) r.reject(err)
+        settled?.reject(err)
+        for (const r of reserves) r.reject(err)
       },
     )
   }
 
-  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
-    if (entries.length === 0 || delta === 0) return Promise.resolve()
-    for (const e of entries) {
-      const id = `${e.key} ${e.window}`
-      const pending = this.#pending.get(id)
-      if (pending) pending.delta += delta
-      else this.#pending.set(id, { key: e.key, window: e.window, delta })
-    }
-    this.#timer ??= setTimeout(() => void this.#flush(), ADJUST_BATCH_MS)
-    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }))
-  }
-
-  async #flush(): Promise<void> {
-    this.#timer = undefined
-    const batch = [...this.#pending.values()]
-    const waiting = this.#waiting
-    this.#pending = new Map()
-    this.#waiting = []
-    const args: (string | number)[] = batch.map((b) => this.#prefix + b.key)
-    for (const b of batch) args.push(b.window, b.delta)
-    try {
-      await this.#redis.maitredAdjust(batch.length, ...args)
-      for (const w of waiting) w.resolve()
-    } catch (err) {
-      for (const w of waiting) w.reject(err as Error)
-    }
-  }
-
   async close(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer)
-      await this.#flush()
-    }
+    await this.#send()
     this.#redis.disconnect()
   }
 }
