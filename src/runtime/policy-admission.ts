@@ -97,6 +97,8 @@ class PolicyTicket implements AdmissionTicket {
       // Rate limits see the identity the policy exported (predicates evaluated over the full identity no longer hold).
       this.#context.auth = { identity: auth.exported }
       this.#context.memo = undefined
+      // A key's exported identity is one shared object unless the policy's filter read the request.
+      this.#context.sharedIdentity = auth.resolved.key !== undefined
     }
     let changed = false
     const counted = body !== undefined && (limiter?.limitsTokens || auth?.resolved.key !== undefined)
