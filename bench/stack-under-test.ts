@@ -23,7 +23,7 @@ export async function startStackUnderTest(stackYaml: string, extraArgs: string[]
   // The bin itself, as `npx maitred up` runs it: its shebang's Node flags apply.
   const child = spawn(
     BIN,
-    ['up', '-f', join(dir, 'stack.yaml'), '--ephemeral-ports', '--bind', '127.0.0.1', '--admin-port', '0', '--state-dir', dir, '--access-log', join(dir, 'access.log'), ...extraArgs],
+    ['up', '-f', join(dir, 'stack.yaml'), '--ephemeral-ports', '--bind', '127.0.0.1', '--admin-port', '0', '--ui-port', 'off', '--state-dir', dir, '--access-log', join(dir, 'access.log'), ...extraArgs],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   )
   let state: RunState | undefined

@@ -80,6 +80,35 @@ rules:
   })
 })
 
+describe('AuthPolicy: one key, many requests', () => {
+  const store = oneKeyStore('sk-good', { tier: 'premium' })
+  const p = policy(
+    `
+targetRef: {kind: Gateway, name: g}
+rules:
+  authentication:
+    keys: {apiKey: {keyStore: {}}, overrides: {via: {expression: request.path}}}
+  response:
+    success:
+      filters:
+        identity: {json: {properties: {tier: {expression: auth.identity.tier}, via: {expression: auth.identity.via}}}}
+`,
+    { keyStore: () => store },
+  )
+
+  it('extends each request\'s own copy of the identity the key store shares, and exports what each request saw', async () => {
+    const first = request({ authorization: 'Bearer sk-good' }, '/one')
+    const second = request({ authorization: 'Bearer sk-good' }, '/two')
+    const a = await p.authenticate(first.context, first.read)
+    const b = await p.authenticate(second.context, second.read)
+    expect([a.resolved.identity.via, b.resolved.identity.via]).toEqual(['/one', '/two'])
+    expect([a.exported, b.exported]).toEqual([
+      { tier: 'premium', via: '/one' },
+      { tier: 'premium', via: '/two' },
+    ])
+  })
+})
+
 describe('AuthPolicy: CEL authorization and response customisation', () => {
   const secrets = [
     secretSchema.parse({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'alice', namespace: 'ns', labels: { app: 'llm' }, annotations: { groups: 'gold,staff' } }, stringData: { api_key: 'alice-key' } }),

@@ -2,7 +2,7 @@ import type { AuthenticationRule, AuthRules, ValueOrExpression } from '../config
 import type { Secret } from '../config/secret-schema.js'
 import type { Tier } from '../config/tier-schema.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
-import { celText, compileCel, compilePredicate, compileWhen, type CelContext } from './cel.js'
+import { celText, compileCel, compilePredicate, compileWhen, readsRequest, type CelContext } from './cel.js'
 import { credentialSource, readCredential, type CredentialSource } from './credentials.js'
 import { DenyResponse } from './deny-response.js'
 import { anonymousIdentity, type IdentitySource, type ResolvedIdentity } from './identity-source.js'
@@ -71,6 +71,11 @@ export class CompiledAuthPolicy {
   readonly #rules: CompiledRule[]
   readonly #authorizations: CompiledAuthorization[]
   readonly #identityFilter: Properties | undefined
+  /**
+   * What the identity filter exported for a key-store identity (one object per key, shared and never changed), when the
+   * filter reads nothing of the request: computed at a key's first request rather than at each.
+   */
+  readonly #exportedByIdentity: WeakMap<object, Record<string, unknown>> | undefined
   readonly #successHeaders: [string, Properties | ((c: CelContext) => unknown)][]
   readonly #unauthenticated: DenyResponse
   readonly #unauthorized: DenyResponse
@@ -96,6 +101,8 @@ export class CompiledAuthPolicy {
       .sort((a, b) => a.priority - b.priority)
     const identity = rules.response?.success?.filters?.identity
     this.#identityFilter = identity?.json ? compileProperties(identity.json.properties) : undefined
+    const filterReadsRequest = Object.values(identity?.json?.properties ?? {}).some((v) => v.expression !== undefined && readsRequest(compileCel(v.expression)))
+    this.#exportedByIdentity = this.#identityFilter && !filterReadsRequest ? new WeakMap() : undefined
     this.#successHeaders = Object.entries(rules.response?.success?.headers ?? {}).map(([name, f]) => {
       if (f.json) return [name.toLowerCase(), compileProperties(f.json.properties)]
       const plain = compileProperties({ v: f.plain ?? { value: '' } })[0]![1]
@@ -141,8 +148,14 @@ export class CompiledAuthPolicy {
     }
     let exported = resolved.identity
     if (this.#identityFilter) {
-      exported = {}
-      for (const [k, v] of this.#identityFilter) exported[k] = jsonValue(v(context))
+      const cache = resolved.key ? this.#exportedByIdentity : undefined
+      const known = cache?.get(resolved.identity)
+      if (known) exported = known
+      else {
+        exported = {}
+        for (const [k, v] of this.#identityFilter) exported[k] = jsonValue(v(context))
+        cache?.set(resolved.identity, exported)
+      }
     }
     const upstreamHeaders: Record<string, string> = {}
     for (const [name, value] of this.#successHeaders) {
@@ -157,12 +170,17 @@ export class CompiledAuthPolicy {
       const priority = this.#rules[i]!.priority
       const group: CompiledRule[] = []
       for (; i < this.#rules.length && this.#rules[i]!.priority === priority; i++) if (this.#rules[i]!.when(context)) group.push(this.#rules[i]!)
-      const found = await Promise.all(group.map((r) => (r.source.needsCredential && read(r.credential) === undefined ? undefined : r.source.resolve(read(r.credential)))))
+      // One rule (the usual case) is awaited alone; several of one priority are asked together.
+      const found = group.length === 1 ? [await resolveRule(group[0]!, read)] : await Promise.all(group.map((r) => resolveRule(r, read)))
       const index = found.findIndex((f) => f !== undefined)
       if (index >= 0) {
         const resolved = found[index]!
-        group[index]!.extend?.(resolved.identity, context)
-        return resolved
+        const extend = group[index]!.extend
+        if (!extend) return resolved
+        // A source may share one identity between requests (the key store does): extend a copy.
+        const identity = { ...resolved.identity }
+        extend(identity, context)
+        return { ...resolved, identity }
       }
     }
     return undefined
@@ -176,9 +194,16 @@ export class CompiledAuthPolicy {
     const key = auth.resolved.key
     if (!key || model === undefined) return
     const tier = this.deps.tiers.get(key.tier)
-    const deny = (why: string) => this.#unauthorized.deny(context, why, 'model_not_allowed')
-    if (!tier) throw deny(`tier ${JSON.stringify(key.tier)} of this key is not configured`)
-    if (tier.spec.models && !tier.spec.models.includes(model)) throw deny(`tier ${key.tier} may not use model ${JSON.stringify(model)}`)
-    if (key.models.length > 0 && !key.models.includes(model)) throw deny(`this key may not use model ${JSON.stringify(model)}`)
+    let why: string | undefined
+    if (!tier) why = `tier ${JSON.stringify(key.tier)} of this key is not configured`
+    else if (tier.spec.models && !tier.spec.models.includes(model)) why = `tier ${key.tier} may not use model ${JSON.stringify(model)}`
+    else if (key.models.length > 0 && !key.models.includes(model)) why = `this key may not use model ${JSON.stringify(model)}`
+    if (why !== undefined) throw this.#unauthorized.deny(context, why, 'model_not_allowed')
   }
+}
+
+/** The identity a rule's source gives for the request's credential (a function, not a closure: this runs per request). */
+function resolveRule(rule: CompiledRule, read: (source: CredentialSource) => string | undefined): ReturnType<IdentitySource['resolve']> {
+  const credential = read(rule.credential)
+  return rule.source.needsCredential && credential === undefined ? undefined : rule.source.resolve(credential)
 }

@@ -9,6 +9,11 @@ export interface CelContext {
    * derive share theirs, and a CEL evaluation costs tens of microseconds. Cleared when `auth` changes.
    */
   memo?: Map<string, boolean>
+  /**
+   * `auth.identity` is one object shared by all requests of its key and never changed: what is computed from it (and the
+   * path) may be remembered per identity.
+   */
+  sharedIdentity?: boolean
 }
 
 export interface RequestAttributes {
@@ -27,6 +32,28 @@ export type CelProgram = (context: CelContext) => unknown
 /** Compiles once (at load; syntax was checked by the schema); evaluation is a function call per request. */
 export function compileCel(source: string): CelProgram {
   return parse(source) as unknown as CelProgram
+}
+
+/** Whether an expression reads `request.*` (otherwise its value depends on `auth` alone). */
+export function readsRequest(program: CelProgram): boolean {
+  return requestFields(program).size > 0
+}
+
+/** The `request.<field>` attributes an expression reads; `*` when it uses `request` otherwise (as a whole, by index). */
+export function requestFields(program: CelProgram): Set<string> {
+  const fields = new Set<string>()
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit)
+    if (typeof node !== 'object' || node === null) return
+    const n = node as { op?: unknown; args?: unknown }
+    const args = n.args as unknown[]
+    const object = n.op === '.' && Array.isArray(args) ? (args[0] as { op?: unknown; args?: unknown }) : undefined
+    if (object?.op === 'id' && object.args === 'request' && typeof args[1] === 'string') fields.add(args[1])
+    else if (n.op === 'id' && n.args === 'request') fields.add('*')
+    else visit(n.args)
+  }
+  visit((program as unknown as { ast: unknown }).ast)
+  return fields
 }
 
 /** A predicate is true only if it evaluates to true; a missing attribute or a type error makes it false (no match). */

@@ -1,4 +1,4 @@
-import type { ApiKeyStore } from '../keys/api-key-store.js'
+import type { ApiKeyRecord, ApiKeyStore } from '../keys/api-key-store.js'
 import type { IdentitySource, ResolvedIdentity } from './identity-source.js'
 
 /**
@@ -7,6 +7,8 @@ import type { IdentitySource, ResolvedIdentity } from './identity-source.js'
  */
 export class KeyStoreIdentity implements IdentitySource {
   readonly needsCredential = true
+  /** One identity per cached key record, shared by the key's requests (never changed: see CompiledAuthPolicy). */
+  readonly #identities = new WeakMap<ApiKeyRecord, ResolvedIdentity>()
 
   constructor(private readonly store: () => ApiKeyStore | undefined) {}
 
@@ -15,6 +17,8 @@ export class KeyStoreIdentity implements IdentitySource {
     if (!credential || !store) return undefined
     const key = await store.verify(credential)
     if (!key) return undefined
-    return { identity: { userid: key.id, tier: key.tier, prefix: key.prefix, name: key.name, models: key.models }, key }
+    let resolved = this.#identities.get(key)
+    if (!resolved) this.#identities.set(key, (resolved = { identity: { userid: key.id, tier: key.tier, prefix: key.prefix, name: key.name, models: key.models }, key }))
+    return resolved
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { AccessLogRecord } from './access-log.js'
+import type { ResponseUsage } from './response-usage.js'
 
 /** The request as the admission stage sees it, before any route filter changed it. */
 export interface AdmissionRequest {
@@ -10,7 +11,7 @@ export interface AdmissionRequest {
   headers: IncomingHttpHeaders
 }
 
-/** The upstream response as far as admission cares: its status and, for token limits, its usage. */
+/** Rewrites the upstream response on its way to the client (drops the usage event the gateway asked for). */
 export interface ResponseTap {
   /** Response headers arrived; may drop `content-length` when chunks will be rewritten. */
   onHeaders(status: number, headers: Record<string, string | string[]>): void
@@ -38,10 +39,13 @@ export interface AdmissionTicket {
   admit(body: Record<string, unknown> | undefined, maxModelLen?: number): Promise<boolean>
   /** Headers for the client's response (rate-limit state). */
   readonly responseHeaders: Record<string, string> | undefined
-  /** Set by admit() when the response must be read (token usage). */
+  /** Set by admit() when the response must be rewritten for the client. */
   readonly tap: ResponseTap | undefined
-  /** The exchange is over: `status` 0 when no upstream answer came. Settles token reservations and usage accounting. */
-  settle(status: number): void
+  /**
+   * The exchange is over: `status` 0 when no upstream answer came; `usage` as the response's watch read it. Settles token
+   * reservations and usage accounting.
+   */
+  settle(status: number, usage: ResponseUsage | undefined): void
 }
 
 /** Starts a route's admission for one request; undefined when no policy applies to it. */

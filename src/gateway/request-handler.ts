@@ -139,7 +139,7 @@ export class RequestHandler {
       if (hasBody) forward.body = req as IncomingMessage
       if (ticket) await this.#admit(ticket, undefined, forward)
       done = this.proxy.forward(forward, res, backend, retry)
-      if (ticket) done = done.finally(() => ticket.settle(forward.status))
+      if (ticket) done = done.finally(() => ticket.settle(forward.status, forward.watch.usage()))
     }
     // Without a route timeout there is nothing to clean up, so the exchange's promise is handed back as it is.
     if (!timer) return done
@@ -196,7 +196,7 @@ export class RequestHandler {
         })
       }
     } finally {
-      ticket?.settle(forward.status)
+      ticket?.settle(forward.status, forward.watch.usage())
     }
   }
 

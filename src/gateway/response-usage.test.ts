@@ -10,7 +10,7 @@ describe('ResponseWatch', () => {
     w.onChunk(body.subarray(0, 20))
     w.onChunk(body.subarray(20))
     expect(w.streamed).toBe(false)
-    expect(w.usage()).toEqual({ promptTokens: 12, completionTokens: 3, cachedTokens: 8 })
+    expect(w.usage()).toEqual({ promptTokens: 12, completionTokens: 3, totalTokens: 15, cachedTokens: 8 })
   })
 
   it('reads usage from the last event of a stream, split across chunks, and marks it streamed', () => {
@@ -21,7 +21,15 @@ describe('ResponseWatch', () => {
     w.onChunk(Buffer.concat([event.subarray(30), Buffer.from('data: [DONE]\n\n')]))
     expect(w.streamed).toBe(true)
     expect(w.firstByteAt).toBeGreaterThan(0)
-    expect(w.usage()).toEqual({ promptTokens: 12, completionTokens: 3, cachedTokens: undefined })
+    expect(w.usage()).toEqual({ promptTokens: 12, completionTokens: 3, totalTokens: 15, cachedTokens: undefined })
+  })
+
+  it('reads usage however finely the end of the body is chunked, and sums prompt and completion without total_tokens', () => {
+    const w = new ResponseWatch()
+    w.onChunk(Buffer.from('data: {"choices":[{"delta":{"content":"x"}}]}\n\n'))
+    const tail = Buffer.from(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 5 } })}\n\ndata: [DONE]\n\n`)
+    for (let i = 0; i < tail.length; i += 3) w.onChunk(tail.subarray(i, i + 3))
+    expect(w.usage()).toEqual({ promptTokens: 4, completionTokens: 5, totalTokens: 9, cachedTokens: undefined })
   })
 
   it('finds none in a stream without include_usage or in an error', () => {

@@ -31,6 +31,13 @@ type Entry = { hash: Buffer; record: ApiKeyRecord } | null
  */
 export class CachedKeyStore implements ApiKeyStore {
   private readonly cache = new Map<string, Entry>()
+  /**
+   * Active keys verified since the cache was last dropped, by the exact string presented: a key's next request costs a map
+   * lookup instead of a parse and a SHA-256. A wrong key never gets in (it is hashed and compared in constant time as
+   * before), and a lookup reveals nothing of a near miss (V8 compares strings' hashes before their characters). Dropped
+   * with the cache, so revocation is seen as soon.
+   */
+  private readonly verified = new Map<string, ApiKeyRecord>()
   private readonly loading = new Map<string, Promise<Entry>>()
   /** Bumped whenever the cache is dropped, so that a load begun before cannot put back what it read. */
   private generation = 0
@@ -66,15 +73,26 @@ export class CachedKeyStore implements ApiKeyStore {
   }
 
   async verify(key: string): Promise<ApiKeyRecord | undefined> {
+    if (this.clock() - this.checkedAt >= REVISION_POLL_MS) await this.checkRevision()
+    const known = this.verified.get(key)
+    if (known) return this.active(known) ? known : undefined
     const parsed = parseApiKey(key)
     if (!parsed) return undefined
-    if (this.clock() - this.checkedAt >= REVISION_POLL_MS) await this.checkRevision()
+    const generation = this.generation
     let entry = this.cache.get(parsed.id)
     if (entry === undefined) entry = await this.load(parsed.id)
     if (!entry || !sameHash(hashSecret(parsed.id, parsed.secret), entry.hash)) return undefined
     const r = entry.record
-    if (r.revokedAt || (r.expiresAt && r.expiresAt.getTime() <= this.clock())) return undefined
+    if (!this.active(r)) return undefined
+    if (generation === this.generation) {
+      if (this.verified.size >= MAX_CACHED) this.verified.delete(this.verified.keys().next().value!)
+      this.verified.set(key, r)
+    }
     return r
+  }
+
+  private active(r: ApiKeyRecord): boolean {
+    return !r.revokedAt && !(r.expiresAt && r.expiresAt.getTime() <= this.clock())
   }
 
   async list(): Promise<ApiKeyRecord[]> {
@@ -155,6 +173,7 @@ export class CachedKeyStore implements ApiKeyStore {
 
   private dropCache(): void {
     this.cache.clear()
+    this.verified.clear()
     this.generation++
   }
 

@@ -1,6 +1,6 @@
 import { durationToMs } from '../config/object-meta.js'
 import type { RateLimit } from '../config/policy-common.js'
-import { celText, compileCel, compileWhen, type CelContext } from '../auth/cel.js'
+import { celText, compileCel, compileWhen, requestFields, type CelContext } from '../auth/cel.js'
 import type { CounterEntry } from './limit-store.js'
 
 /** A counter entry with the names it is reported under (metrics, headers). */
@@ -9,6 +9,9 @@ export interface LimitEntry extends CounterEntry {
   name: string
   window: string
 }
+
+/** Paths remembered per identity at most (then forgotten all at once): a client choosing paths cannot grow memory. */
+const PATHS_PER_IDENTITY = 64
 
 interface CompiledLimit {
   name: string
@@ -19,11 +22,14 @@ interface CompiledLimit {
 
 /**
  * One effective RateLimitPolicy or TokenRateLimitPolicy block, its CEL compiled once: per request, the counters that
- * apply (every limit whose `when` holds, one counter per rate and distinct counter value).
+ * apply (every limit whose `when` holds, one counter per rate and distinct counter value). When every expression reads
+ * only `auth` and the request's path (MaaS's tier limits do), the counters of a shared identity are worked out once per
+ * path and reused.
  */
 export class CompiledLimits {
   readonly #limits: CompiledLimit[]
   readonly #when: (context: CelContext) => boolean
+  readonly #byIdentity: WeakMap<object, Map<string, LimitEntry[]>> | undefined
 
   constructor(
     /** `Kind/namespace/name` of the policy. */
@@ -38,10 +44,28 @@ export class CompiledLimits {
       counters: (limit.counters ?? []).map((c) => compileCel(c.expression)),
       rates: limit.rates.map((r) => ({ limit: r.limit, window: r.window, windowMs: durationToMs(r.window) })),
     }))
+    const sources = [...(block.when ?? []).map((w) => w.predicate)]
+    for (const limit of Object.values(block.limits)) sources.push(...(limit.when ?? []).map((w) => w.predicate), ...(limit.counters ?? []).map((c) => c.expression))
+    const pathOnly = sources.every((source) => [...requestFields(compileCel(source))].every((f) => f === 'path' || f === 'url_path'))
+    this.#byIdentity = pathOnly ? new WeakMap() : undefined
   }
 
   /** Appends the counters this request counts against. A counter expression that cannot be evaluated skips its limit. */
   collect(context: CelContext, out: LimitEntry[]): void {
+    const identity = context.sharedIdentity ? context.auth?.identity : undefined
+    if (!identity || !this.#byIdentity) return this.#collect(context, out)
+    let byPath = this.#byIdentity.get(identity)
+    if (!byPath) this.#byIdentity.set(identity, (byPath = new Map()))
+    let entries = byPath.get(context.request.path)
+    if (!entries) {
+      this.#collect(context, (entries = []))
+      if (byPath.size >= PATHS_PER_IDENTITY) byPath.clear()
+      byPath.set(context.request.path, entries)
+    }
+    for (const e of entries) out.push(e)
+  }
+
+  #collect(context: CelContext, out: LimitEntry[]): void {
     if (!this.#when(context)) return
     for (const limit of this.#limits) {
       if (!limit.when(context)) continue

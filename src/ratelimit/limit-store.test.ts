@@ -57,6 +57,14 @@ describe.each(stores)('%s limit store', (_name, open, available) => {
     expect((await s.reserve([tok('t', 100)], 1, 1)).admitted).toBe(false)
   })
 
+  it.runIf(available)('counts reserves made together (one batch) one after another, each on its own counters', async () => {
+    const s = await store()
+    const together = await Promise.all([...Array(5).keys()].map((i) => s.reserve([req('shared', 3), tok(`own${i % 2}`, 100)], 40, 60)))
+    expect(together.map((r) => r.admitted)).toEqual([true, true, true, false, false])
+    expect(together.map((r) => r.granted)).toEqual([60, 60, 40, 0, 0])
+    expect(together.map((r) => r.states.map((x) => x.count))).toEqual([[1, 60], [2, 60], [3, 100], [3, 60], [3, 100]])
+  })
+
   it.runIf(available)('expires a window and starts the next at the next hit', async () => {
     const s = await store()
     const short = { key: 'w', limit: 1, windowMs: 150, tokens: false }

@@ -2,70 +2,91 @@ import { Redis } from 'ioredis'
 import type { CounterEntry, LimitStore, Reservation } from './limit-store.js'
 
 /**
- * reserve, as one script (atomic on the server): KEYS are the counters (hashes: n = count, w = window start),
- * ARGV = need, want, then limit, window ms and 1/0 (tokens) per key. Returns admitted, granted, then count, ms to reset
- * and window per key. A counter's window starts at its first hit and the key expires with it.
+ * One batch as one script (atomic on the server): first the settles gathered since the last batch, then the reserves, each
+ * request checked and counted in turn exactly as if it had come alone. KEYS: the settled counters, then every request's
+ * counters one after another (hashes: n = count, w = window start). ARGV: the number of settled counters, then window and
+ * delta per settled counter (a counter whose window has moved on is left alone); the number of requests, then per request
+ * its number of keys, need, want, and limit, window ms and 1/0 (tokens) per key. Returns per request: admitted, granted,
+ * then count, ms to reset and window per key. A counter's window starts at its first hit and the key expires with it.
  */
-const RESERVE = `
-local need = tonumber(ARGV[1])
-local room = tonumber(ARGV[2])
+const BATCH = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local counts, windows, refused, tokens = {}, {}, false, false
-for i = 1, #KEYS do
-  local limit = tonumber(ARGV[3 * i])
-  local v = redis.call('HMGET', KEYS[i], 'n', 'w')
-  counts[i] = tonumber(v[1]) or 0
-  windows[i] = v[2]
-  if ARGV[3 * i + 2] == '1' then
-    tokens = true
-    if limit - counts[i] < room then room = limit - counts[i] end
-  elseif counts[i] + 1 > limit then refused = true end
-end
-if tokens and room < need then refused = true end
-local granted = 0
-if tokens and not refused then granted = room end
-local out = {refused and 0 or 1, granted}
-for i = 1, #KEYS do
-  local window_ms = tonumber(ARGV[3 * i + 1])
-  if not refused then
-    local delta = 1
-    if ARGV[3 * i + 2] == '1' then delta = granted end
-    if windows[i] == false or windows[i] == nil then
-      windows[i] = tostring(now)
-      redis.call('HSET', KEYS[i], 'n', delta, 'w', windows[i])
-      redis.call('PEXPIRE', KEYS[i], window_ms)
-      counts[i] = delta
-    else
-      counts[i] = redis.call('HINCRBY', KEYS[i], 'n', delta)
-    end
+local out = {}
+local settled = tonumber(ARGV[1])
+local a, k = 2, settled
+for i = 1, settled do
+  if redis.call('HGET', KEYS[i], 'w') == ARGV[a] then
+    local n = redis.call('HINCRBY', KEYS[i], 'n', tonumber(ARGV[a + 1]))
+    if n < 0 then redis.call('HSET', KEYS[i], 'n', 0) end
   end
-  local ttl = redis.call('PTTL', KEYS[i])
-  if ttl < 0 then ttl = window_ms end
-  out[#out + 1] = counts[i]
-  out[#out + 1] = ttl
-  out[#out + 1] = windows[i] or ''
+  a = a + 2
+end
+local requests = tonumber(ARGV[a])
+a = a + 1
+for r = 1, requests do
+  local n, need, room = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  a = a + 3
+  local counts, windows, refused, tokens = {}, {}, false, false
+  for i = 1, n do
+    local limit = tonumber(ARGV[a + 3 * (i - 1)])
+    local v = redis.call('HMGET', KEYS[k + i], 'n', 'w')
+    counts[i] = tonumber(v[1]) or 0
+    windows[i] = v[2]
+    if ARGV[a + 3 * (i - 1) + 2] == '1' then
+      tokens = true
+      if limit - counts[i] < room then room = limit - counts[i] end
+    elseif counts[i] + 1 > limit then refused = true end
+  end
+  if tokens and room < need then refused = true end
+  local granted = 0
+  if tokens and not refused then granted = room end
+  out[#out + 1] = refused and 0 or 1
+  out[#out + 1] = granted
+  for i = 1, n do
+    local key = KEYS[k + i]
+    local window_ms = tonumber(ARGV[a + 3 * (i - 1) + 1])
+    if not refused then
+      local delta = 1
+      if ARGV[a + 3 * (i - 1) + 2] == '1' then delta = granted end
+      if windows[i] == false or windows[i] == nil then
+        windows[i] = tostring(now)
+        redis.call('HSET', key, 'n', delta, 'w', windows[i])
+        redis.call('PEXPIRE', key, window_ms)
+        counts[i] = delta
+      else
+        counts[i] = redis.call('HINCRBY', key, 'n', delta)
+      end
+    end
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then ttl = window_ms end
+    out[#out + 1] = counts[i]
+    out[#out + 1] = ttl
+    out[#out + 1] = windows[i] or ''
+  end
+  a = a + 3 * n
+  k = k + n
 end
 return out
 `
 
-/** adjust: ARGV = window and delta per key; a counter whose window has moved on is left alone. */
-const ADJUST = `
-for i = 1, #KEYS do
-  if redis.call('HGET', KEYS[i], 'w') == ARGV[2 * i - 1] then
-    local n = redis.call('HINCRBY', KEYS[i], 'n', tonumber(ARGV[2 * i]))
-    if n < 0 then redis.call('HSET', KEYS[i], 'n', 0) end
-  end
-end
-return 1
-`
-
-/** Settles are gathered this long and sent as one script: a few milliseconds late only keeps a reservation a little longer. */
+/**
+ * Settles wait this long at most for a batch of reserves to ride with: a few milliseconds late only keeps a reservation a
+ * little longer.
+ */
 const ADJUST_BATCH_MS = 5
 
+/** A reserve waiting for its batch to go out. */
+interface QueuedReserve {
+  entries: readonly CounterEntry[]
+  need: number
+  want: number
+  resolve: (r: Reservation) => void
+  reject: (err: Error) => void
+}
+
 type ScriptedRedis = Redis & {
-  maitredReserve(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>
-  maitredAdjust(numKeys: number, ...args: (string | number)[]): Promise<number>
+  maitredBatch(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>
 }
 
 export interface RedisLimitStoreOptions {
@@ -77,17 +98,22 @@ export interface RedisLimitStoreOptions {
 }
 
 /**
- * Counters in Redis, shared by every gateway replica. Each reserve and adjust is one Lua script (sent by EVALSHA). With
+ * Counters in Redis, shared by every gateway replica. The reserves of one event-loop turn (the requests that arrived
+ * together) go out as one Lua script (sent by EVALSHA), with the settles gathered meanwhile (alone after a few
+ * milliseconds if no reserve comes): a round trip and a write per turn rather than two per request, which is most of
+ * what a request's rate limiting costs the gateway. With
  * Redis unreachable, commands fail at once (no offline queue; bounded timeout) so the failure mode applies, and the
  * client keeps reconnecting in the background.
  */
 export class RedisLimitStore implements LimitStore {
   readonly #redis: ScriptedRedis
   readonly #prefix: string
-  /** Pending adjustments by `key window` (summed), and the callers waiting on the batch. */
+  /** Pending adjustments by `key window` (summed), and the promise their callers wait on. */
   #pending = new Map<string, { key: string; window: string; delta: number }>()
-  #waiting: { resolve: () => void; reject: (err: Error) => void }[] = []
+  #settled: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined
   #timer: NodeJS.Timeout | undefined
+  /** Reserves of this event-loop turn, sent together once it is over. */
+  #reserves: QueuedReserve[] = []
 
   constructor(options: RedisLimitStoreOptions) {
     this.#prefix = options.prefix ?? 'maitred:rl:'
@@ -98,13 +124,12 @@ export class RedisLimitStore implements LimitStore {
       connectTimeout: 1000,
       retryStrategy: (times) => Math.min(times * 100, 1000),
       lazyConnect: false,
-      // Commands issued in one event-loop turn (concurrent requests) go out in one write.
-      enableAutoPipelining: true,
+      // Batched here instead (one script per turn): ioredis's auto-pipelining costs a Pipeline per command.
+      enableAutoPipelining: false,
     })
     // Errors reach the caller through the failed command; the connection's own events are not fatal.
     redis.on('error', () => {})
-    redis.defineCommand('maitredReserve', { lua: RESERVE })
-    redis.defineCommand('maitredAdjust', { lua: ADJUST })
+    redis.defineCommand('maitredBatch', { lua: BATCH })
     this.#redis = redis as ScriptedRedis
   }
 
@@ -124,14 +149,10 @@ export class RedisLimitStore implements LimitStore {
     })
   }
 
-  async reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation> {
-    const args: (string | number)[] = []
-    for (const e of entries) args.push(this.#prefix + e.key)
-    args.push(need, want)
-    for (const e of entries) args.push(e.limit, e.windowMs, e.tokens ? 1 : 0)
-    const out = await this.#redis.maitredReserve(entries.length, ...args)
-    const states = entries.map((_, i) => ({ count: Number(out[2 + 3 * i]), resetMs: Number(out[3 + 3 * i]), window: String(out[4 + 3 * i]) }))
-    return { admitted: out[0] === 1, granted: Number(out[1]), states }
+  reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation> {
+    return new Promise((resolve, reject) => {
+      if (this.#reserves.push({ entries, need, want, resolve, reject }) === 1) setImmediate(this.#send)
+    })
   }
 
   adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
@@ -142,31 +163,66 @@ export class RedisLimitStore implements LimitStore {
       if (pending) pending.delta += delta
       else this.#pending.set(id, { key: e.key, window: e.window, delta })
     }
-    this.#timer ??= setTimeout(() => void this.#flush(), ADJUST_BATCH_MS)
-    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }))
+    if (!this.#settled) {
+      let resolve!: () => void
+      let reject!: (err: Error) => void
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)))
+      this.#settled = { promise, resolve, reject }
+      this.#timer = setTimeout(this.#send, ADJUST_BATCH_MS)
+    }
+    return this.#settled.promise
   }
 
-  async #flush(): Promise<void> {
+  /** Sends what is pending (settles, reserves) as one script; resolves once its callers have their answers. */
+  readonly #send = (): Promise<void> => {
+    const reserves = this.#reserves
+    const adjusts = this.#pending
+    const settled = this.#settled
+    if (reserves.length === 0 && adjusts.size === 0) return Promise.resolve()
+    clearTimeout(this.#timer)
     this.#timer = undefined
-    const batch = [...this.#pending.values()]
-    const waiting = this.#waiting
+    this.#reserves = []
     this.#pending = new Map()
-    this.#waiting = []
-    const args: (string | number)[] = batch.map((b) => this.#prefix + b.key)
-    for (const b of batch) args.push(b.window, b.delta)
-    try {
-      await this.#redis.maitredAdjust(batch.length, ...args)
-      for (const w of waiting) w.resolve()
-    } catch (err) {
-      for (const w of waiting) w.reject(err as Error)
+    this.#settled = undefined
+    const keys: string[] = []
+    const argv: (string | number)[] = [adjusts.size]
+    for (const b of adjusts.values()) {
+      keys.push(this.#prefix + b.key)
+      argv.push(b.window, b.delta)
     }
+    argv.push(reserves.length)
+    for (const r of reserves) {
+      argv.push(r.entries.length, r.need, r.want)
+      for (const e of r.entries) {
+        keys.push(this.#prefix + e.key)
+        argv.push(e.limit, e.windowMs, e.tokens ? 1 : 0)
+      }
+    }
+    return this.#redis.maitredBatch(keys.length, ...keys, ...argv).then(
+      (out) => {
+        settled?.resolve()
+        let at = 0
+        for (const r of reserves) {
+          const admitted = out[at] === 1
+          const granted = Number(out[at + 1])
+          at += 2
+          const states = r.entries.map(() => {
+            const state = { count: Number(out[at]), resetMs: Number(out[at + 1]), window: String(out[at + 2]) }
+            at += 3
+            return state
+          })
+          r.resolve({ admitted, granted, states })
+        }
+      },
+      (err: Error) => {
+        settled?.reject(err)
+        for (const r of reserves) r.reject(err)
+      },
+    )
   }
 
   async close(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer)
-      await this.#flush()
-    }
+    await this.#send()
     this.#redis.disconnect()
   }
 }

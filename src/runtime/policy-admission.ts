@@ -3,7 +3,8 @@ import type { CelContext } from '../auth/cel.js'
 import { readCredential } from '../auth/credentials.js'
 import type { AccessLogRecord } from '../gateway/access-log.js'
 import { AdmissionDenial, type Admission, type AdmissionRequest, type AdmissionTicket } from '../gateway/admission.js'
-import { UsageTap } from '../gateway/usage-tap.js'
+import type { ResponseUsage } from '../gateway/response-usage.js'
+import { UsageEventStrip } from '../gateway/usage-tap.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
 import type { RateLimiter, TokenHold } from '../ratelimit/rate-limiter.js'
 import { promptTokenBound, requestedMaxTokens } from '../ratelimit/token-estimate.js'
@@ -36,7 +37,7 @@ export class PolicyAdmission implements Admission {
 class PolicyTicket implements AdmissionTicket {
   upstreamQuery: string
   responseHeaders: Record<string, string> | undefined
-  tap: UsageTap | undefined
+  tap: UsageEventStrip | undefined
   readonly #context: CelContext
   #auth: Authenticated | undefined
   #hold: TokenHold | undefined
@@ -96,6 +97,8 @@ class PolicyTicket implements AdmissionTicket {
       // Rate limits see the identity the policy exported (predicates evaluated over the full identity no longer hold).
       this.#context.auth = { identity: auth.exported }
       this.#context.memo = undefined
+      // A key's exported identity is one shared object unless the policy's filter read the request.
+      this.#context.sharedIdentity = auth.resolved.key !== undefined
     }
     let changed = false
     const counted = body !== undefined && (limiter?.limitsTokens || auth?.resolved.key !== undefined)
@@ -124,15 +127,15 @@ class PolicyTicket implements AdmissionTicket {
       if (injected) {
         body.stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true }
         changed = true
+        this.tap = new UsageEventStrip()
       }
-      this.tap = new UsageTap(injected)
     }
     if (this.#tier !== undefined) metrics.tierRequests.labels(this.#tier).inc()
     return changed
   }
 
-  settle(status: number): void {
-    const usage = this.tap?.usage
+  settle(status: number, answered: ResponseUsage | undefined): void {
+    const usage = status >= 200 && status < 300 ? answered : undefined
     const hold = this.#hold
     if (hold) {
       // No answer, or an error answer: nothing was generated. A 2xx without usage (cut short) keeps its reservation.
