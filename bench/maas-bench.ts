@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto'
 import { request } from 'undici'
 import { startAnchor, type AnchorProcess } from './anchors/child-process.js'
 import { formatLoadTable, median, medianResult, runLoad, type LoadResult } from './load.js'
-import { startStackUnderTest, type StackUnderTest } from './stack-under-test.js'
+import { startStackUnderTest, zeroLatencyModel, type StackUnderTest } from './stack-under-test.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
@@ -34,23 +34,7 @@ kind: Gateway
 metadata: {name: door, namespace: infra}
 spec:
   listeners: [{name: http, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}]
----
-apiVersion: serving.kserve.io/v1alpha2
-kind: LLMInferenceService
-metadata: {name: qwen, namespace: bench}
-spec:
-  model: {uri: hf://Qwen/Qwen3-0.6B, name: Qwen/Qwen3-0.6B}
-  router: {scheduler: {}, route: {}, gateway: {refs: [{name: door, namespace: infra}]}}
----
-apiVersion: maitred.dev/v1alpha1
-kind: ModelServer
-metadata:
-  name: zero-latency
-  namespace: bench
-  labels: {app.kubernetes.io/part-of: llminferenceservice, app.kubernetes.io/name: qwen, kserve.io/component: workload, llm-d.ai/role: both}
-spec:
-  external: {url: "${upstream}"}
-`
+${zeroLatencyModel(upstream, 'door')}`
 
 const maasStack = (upstream: string) => `${openStack(upstream)}
 ---

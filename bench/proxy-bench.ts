@@ -23,7 +23,7 @@ import { LocalCertificateAuthority } from '../src/runtime/local-certificate-auth
 import { startAnchor, type AnchorProcess } from './anchors/child-process.js'
 import { formatLoadTable, median, medianResult, runLoad, type LoadResult } from './load.js'
 import { findNginx, startNginx, type NginxProcess } from './nginx/start-nginx.js'
-import { startStackUnderTest, type StackUnderTest } from './stack-under-test.js'
+import { startStackUnderTest, zeroLatencyModel, type StackUnderTest } from './stack-under-test.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
@@ -53,23 +53,7 @@ spec:
     port: 8443
     tls: {certificateRefs: [{name: bench-tls}]}
     allowedRoutes: {namespaces: {from: All}}
----
-apiVersion: serving.kserve.io/v1alpha2
-kind: LLMInferenceService
-metadata: {name: qwen, namespace: bench}
-spec:
-  model: {uri: hf://Qwen/Qwen3-0.6B, name: Qwen/Qwen3-0.6B}
-  router: {scheduler: {}, route: {}, gateway: {refs: [{name: bench, namespace: infra}]}}
----
-apiVersion: maitred.dev/v1alpha1
-kind: ModelServer
-metadata:
-  name: zero-latency
-  namespace: bench
-  labels: {app.kubernetes.io/part-of: llminferenceservice, app.kubernetes.io/name: qwen, kserve.io/component: workload, llm-d.ai/role: both}
-spec:
-  external: {url: "${upstream}"}
-`
+${zeroLatencyModel(upstream, 'bench')}`
 
 interface Target {
   name: string

@@ -44,3 +44,25 @@ export async function startStackUnderTest(stackYaml: string, extraArgs: string[]
     },
   }
 }
+
+/**
+ * The default stack's model half, for a benchmark's own Gateway: an LLMInferenceService (route, InferencePool, default
+ * picker) attached to gateway `infra/<gateway>`, whose one replica is the zero-latency upstream.
+ */
+export const zeroLatencyModel = (upstream: string, gateway: string) => `---
+apiVersion: serving.kserve.io/v1alpha2
+kind: LLMInferenceService
+metadata: {name: qwen, namespace: bench}
+spec:
+  model: {uri: hf://Qwen/Qwen3-0.6B, name: Qwen/Qwen3-0.6B}
+  router: {scheduler: {}, route: {}, gateway: {refs: [{name: ${gateway}, namespace: infra}]}}
+---
+apiVersion: maitred.dev/v1alpha1
+kind: ModelServer
+metadata:
+  name: zero-latency
+  namespace: bench
+  labels: {app.kubernetes.io/part-of: llminferenceservice, app.kubernetes.io/name: qwen, kserve.io/component: workload, llm-d.ai/role: both}
+spec:
+  external: {url: "${upstream}"}
+`
