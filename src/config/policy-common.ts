@@ -1,6 +1,6 @@
 import { parse as parseCel } from '@marcbachmann/cel-js'
 import { z } from 'zod'
-import { gatewayDuration, resourceName } from './object-meta.js'
+import { gatewayDuration, objectMeta, resourceName } from './object-meta.js'
 
 /** A CEL expression, compiled at load so a syntax error is reported with its file, resource and field. */
 export const celExpression = z
@@ -52,6 +52,13 @@ export const rateLimitPolicySpec = z.strictObject({
   defaults: rateLimitBlock.optional(),
   overrides: rateLimitBlock.optional(),
 })
+
+/** A RateLimitPolicy-shaped kind (RateLimitPolicy, TokenRateLimitPolicy): the same spec under its own apiVersion and kind. */
+export function rateLimitPolicyKind<V extends string, K extends string>(apiVersion: V, kind: K) {
+  return z
+    .strictObject({ apiVersion: z.literal(apiVersion), kind: z.literal(kind), metadata: objectMeta, spec: rateLimitPolicySpec })
+    .superRefine((p, ctx) => checkPolicyForm(p.spec, 'limits', p.spec.limits !== undefined, ctx))
+}
 
 /**
  * Kuadrant's policy shapes: implicit defaults (top-level fields) or exactly one of `defaults` / `overrides`, never both
