@@ -37,8 +37,9 @@ function request(headers: Record<string, string>, path = '/v1/chat/completions',
   return { context, read: (source: Parameters<typeof readCredential>[0]) => readCredential(source, req, q) }
 }
 
-async function denial(p: Promise<unknown>): Promise<AdmissionDenial> {
-  const err = await p.then(
+/** The refusal of `run`, thrown at once or as a rejection (authenticate answers a known identity without a promise). */
+async function denial(run: () => unknown): Promise<AdmissionDenial> {
+  const err = await Promise.resolve().then(run).then(
     () => undefined,
     (e: unknown) => e,
   )
@@ -71,12 +72,12 @@ rules:
 
   it('refuses a missing or wrong key with 401 and WWW-Authenticate', async () => {
     const none = request({})
-    const missing = await denial(p.authenticate(none.context, none.read))
+    const missing = await denial(() => p.authenticate(none.context, none.read))
     expect(missing.status).toBe(401)
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="maitred"')
     expect(JSON.parse(missing.body).error.code).toBe('missing_api_key')
     const { context, read } = request({ 'x-api-key': 'sk-bad' })
-    expect(JSON.parse((await denial(p.authenticate(context, read))).body).error.code).toBe('invalid_api_key')
+    expect(JSON.parse((await denial(() => p.authenticate(context, read))).body).error.code).toBe('invalid_api_key')
   })
 })
 
@@ -147,7 +148,7 @@ rules:
 
   it('answers the policy\'s own unauthorized response when a pattern fails', async () => {
     const { context, read } = request({}, '/v1/chat/completions', '?api_key=bob-key')
-    const d = await denial(p.authenticate(context, read))
+    const d = await denial(() => p.authenticate(context, read))
     expect(d.status).toBe(451)
     expect(d.headers['x-denied-for']).toBe('bob')
     expect(JSON.parse(d.body).error.code).toBe('gold_only')
@@ -155,7 +156,7 @@ rules:
 
   it('only knows Secrets of its own namespace, and words its 401 as told', async () => {
     const { context, read } = request({}, '/v1/chat/completions', '?api_key=eve-key')
-    const d = await denial(p.authenticate(context, read))
+    const d = await denial(() => p.authenticate(context, read))
     expect(d.status).toBe(401)
     expect(JSON.parse(d.body).error.message).toBe('who are you?')
   })
@@ -197,7 +198,7 @@ rules:
     }
     expect((await as(await sign(first.privateKey, 'one', 'user-1'))).resolved.identity.sub).toBe('user-1')
     expect((await as(undefined)).resolved.identity).toEqual({ anonymous: true })
-    expect((await denial(as(await sign(first.privateKey, 'one', 'robot')))).status).toBe(403)
+    expect((await denial(async () => as(await sign(first.privateKey, 'one', 'robot')))).status).toBe(403)
     // Rotation: the issuer publishes a new key; a token signed with it names a kid the cache does not have.
     await new Promise((r) => setTimeout(r, 1100))
     jwks.keys.push({ ...(await exportJWK(second.publicKey)), kid: 'two', alg: 'RS256' })

@@ -132,10 +132,18 @@ export class CompiledAuthPolicy {
     return { name, priority: rule.priority, when: compileWhen(rule.when), source, credential, extend }
   }
 
-  /** Authenticates and authorizes; throws the policy's AdmissionDenial (401 / 403). */
-  async authenticate(context: CelContext, read: (source: CredentialSource) => string | undefined): Promise<Authenticated> {
+  /**
+   * Authenticates and authorizes; throws (or rejects with) the policy's AdmissionDenial (401 / 403). An identity known
+   * without waiting (a key already verified, anonymous) is answered without a promise: this runs per request.
+   */
+  authenticate(context: CelContext, read: (source: CredentialSource) => string | undefined): Authenticated | Promise<Authenticated> {
     if (!this.#when(context)) return { resolved: { identity: {} }, exported: {}, upstreamHeaders: {} }
-    const resolved = this.#rules.length === 0 ? { identity: { anonymous: true } } : await this.#identify(context, read)
+    if (this.#rules.length === 0) return this.#authorize(context, read, { identity: { anonymous: true } })
+    const resolved = this.#identify(context, read, 0)
+    return resolved instanceof Promise ? resolved.then((r) => this.#authorize(context, read, r)) : this.#authorize(context, read, resolved)
+  }
+
+  #authorize(context: CelContext, read: (source: CredentialSource) => string | undefined, resolved: ResolvedIdentity | undefined): Authenticated {
     if (!resolved) {
       const presented = this.#rules.some((r) => r.source.needsCredential && read(r.credential) !== undefined)
       throw this.#unauthenticated.deny(context, presented ? 'invalid, revoked or expired API key' : 'missing credentials: send Authorization: Bearer <API key>', presented ? 'invalid_api_key' : 'missing_api_key')
@@ -165,25 +173,34 @@ export class CompiledAuthPolicy {
     return { resolved, exported, upstreamHeaders }
   }
 
-  async #identify(context: CelContext, read: (source: CredentialSource) => string | undefined): Promise<ResolvedIdentity | undefined> {
-    for (let i = 0; i < this.#rules.length; ) {
+  /** The first identity found, by priority from rule `from` on (rules of one priority are asked together). */
+  #identify(context: CelContext, read: (source: CredentialSource) => string | undefined, from: number): ResolvedIdentity | undefined | Promise<ResolvedIdentity | undefined> {
+    for (let i = from; i < this.#rules.length; ) {
       const priority = this.#rules[i]!.priority
       const group: CompiledRule[] = []
       for (; i < this.#rules.length && this.#rules[i]!.priority === priority; i++) if (this.#rules[i]!.when(context)) group.push(this.#rules[i]!)
-      // One rule (the usual case) is awaited alone; several of one priority are asked together.
-      const found = group.length === 1 ? [await resolveRule(group[0]!, read)] : await Promise.all(group.map((r) => resolveRule(r, read)))
-      const index = found.findIndex((f) => f !== undefined)
-      if (index >= 0) {
-        const resolved = found[index]!
-        const extend = group[index]!.extend
-        if (!extend) return resolved
-        // A source may share one identity between requests (the key store does): extend a copy.
-        const identity = { ...resolved.identity }
-        extend(identity, context)
-        return { ...resolved, identity }
+      const found = group.map((r) => resolveRule(r, read))
+      if (found.some((f) => f instanceof Promise)) {
+        const next = i
+        return Promise.all(found).then((settled) => this.#chosen(group, settled, context) ?? this.#identify(context, read, next))
       }
+      const chosen = this.#chosen(group, found as (ResolvedIdentity | undefined)[], context)
+      if (chosen) return chosen
     }
     return undefined
+  }
+
+  /** The identity of a priority group's first rule that found one, with its defaults and overrides applied. */
+  #chosen(group: CompiledRule[], found: (ResolvedIdentity | undefined)[], context: CelContext): ResolvedIdentity | undefined {
+    const index = found.findIndex((f) => f !== undefined)
+    if (index < 0) return undefined
+    const resolved = found[index]!
+    const extend = group[index]!.extend
+    if (!extend) return resolved
+    // A source may share one identity between requests (the key store does): extend a copy.
+    const identity = { ...resolved.identity }
+    extend(identity, context)
+    return { ...resolved, identity }
   }
 
   /**

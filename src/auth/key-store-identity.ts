@@ -12,10 +12,14 @@ export class KeyStoreIdentity implements IdentitySource {
 
   constructor(private readonly store: () => ApiKeyStore | undefined) {}
 
-  async resolve(credential: string | undefined): Promise<ResolvedIdentity | undefined> {
+  resolve(credential: string | undefined): Promise<ResolvedIdentity | undefined> | ResolvedIdentity | undefined {
     const store = this.store()
     if (!credential || !store) return undefined
-    const key = await store.verify(credential)
+    const key = store.verify(credential)
+    return key instanceof Promise ? key.then((k) => this.#identity(k)) : this.#identity(key)
+  }
+
+  #identity(key: ApiKeyRecord | undefined): ResolvedIdentity | undefined {
     if (!key) return undefined
     let resolved = this.#identities.get(key)
     if (!resolved) this.#identities.set(key, (resolved = { identity: { userid: key.id, tier: key.tier, prefix: key.prefix, name: key.name, models: key.models }, key }))

@@ -33,10 +33,11 @@ export interface AdmissionTicket {
   /** The query string that goes upstream (a query credential removed). */
   readonly upstreamQuery: string
   /**
-   * Model permission and rate limits; a pool request's parsed body may be changed (returns true) to cap its tokens.
-   * `maxModelLen` is the pool's context length when its servers said: a cap never goes past it.
+   * Model permission and rate limits. Returns the top-level fields a pool request's body must get (a token cap,
+   * `stream_options`), if any; `body` itself is only read. `maxModelLen` gives the pool's context length when its servers
+   * said (asked only when a cap is added): a cap never goes past it.
    */
-  admit(body: Record<string, unknown> | undefined, maxModelLen?: number): Promise<boolean>
+  admit(body: Readonly<Record<string, unknown>> | undefined, maxModelLen?: () => number | undefined): Promise<Record<string, unknown> | undefined>
   /** Headers for the client's response (rate-limit state). */
   readonly responseHeaders: Record<string, string> | undefined
   /** Set by admit() when the response must be rewritten for the client. */

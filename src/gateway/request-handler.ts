@@ -11,6 +11,7 @@ import { chooseWeighted, type BackendResolver, type PoolBackend, type ResolvedBa
 import type { ClientResponse } from './client-response.js'
 import type { SentBytes } from './client-sink.js'
 import { isoNow } from './iso-now.js'
+import { withTopLevelFields } from './json-body-fields.js'
 import { normalizePath, splitTarget } from './normalize-path.js'
 import { GatewayError, sendOpenAIError } from './openai-error.js'
 import { parseInferenceBody, readRequestBody } from './request-body.js'
@@ -137,7 +138,7 @@ export class RequestHandler {
     else {
       const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders)
       if (hasBody) forward.body = req as IncomingMessage
-      if (ticket) await this.#admit(ticket, undefined, forward)
+      if (ticket) await this.#admit(ticket, undefined, undefined, forward)
       done = this.proxy.forward(forward, res, backend, retry)
       if (ticket) done = done.finally(() => ticket.settle(forward.status, forward.watch.usage()))
     }
@@ -163,7 +164,7 @@ export class RequestHandler {
     const body = await readRequestBody(req, this.options.maxBodyBytes)
     ex.record.bytes_received = body.length
     const parsed = parseInferenceBody(body)
-    if (ticket) await this.#admit(ticket, parsed, forward, poolMaxModelLen(pool))
+    if (ticket) await this.#admit(ticket, body, parsed, forward, () => poolMaxModelLen(pool))
     // settle runs however the exchange ends (a pick or connect failure gives the token reservation back).
     try {
       const explain = headerValue(req.headers['x-maitred-explain']) === '1'
@@ -201,8 +202,9 @@ export class RequestHandler {
   }
 
   /** admit: model permission and rate limits (the body may be changed to cap its tokens); settle follows the exchange. */
-  async #admit(ticket: AdmissionTicket, parsed: Record<string, unknown> | undefined, forward: RouteForward, maxModelLen?: number): Promise<void> {
-    if (await ticket.admit(parsed, maxModelLen)) forward.rewrittenBody = Buffer.from(JSON.stringify(parsed))
+  async #admit(ticket: AdmissionTicket, body: Buffer | undefined, parsed: Record<string, unknown> | undefined, forward: RouteForward, maxModelLen?: () => number | undefined): Promise<void> {
+    const fields = await ticket.admit(parsed, maxModelLen)
+    if (fields && body && parsed) forward.rewrittenBody = withTopLevelFields(body, parsed, fields)
     forward.tap = ticket.tap
     forward.admissionHeaders = ticket.responseHeaders
   }

@@ -22,6 +22,15 @@ describe('UsageEventStrip', () => {
     }
   })
 
+  it('drops the usage event when every chunk is one whole event (the engines\' usual chunking)', () => {
+    const strip = new UsageEventStrip()
+    strip.onHeaders(200, { 'content-type': 'text/event-stream' })
+    const chunks = [delta, delta, usage, 'data: [DONE]\n\n'].map((c) => Buffer.from(c))
+    const out = chunks.map((c) => strip.transform(c))
+    expect(out[0]).toBe(chunks[0])
+    expect(Buffer.concat([...out, strip.end() ?? Buffer.alloc(0)]).toString()).toBe(delta + delta + 'data: [DONE]\n\n')
+  })
+
   it('passes events that carry choices, a plain JSON body and error answers unchanged', () => {
     const withChoices = event({ choices: [{ index: 0, delta: {} }], usage: { prompt_tokens: 1, completion_tokens: 1 } })
     const streamed = new UsageEventStrip()

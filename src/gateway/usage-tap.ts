@@ -20,6 +20,8 @@ export class UsageEventStrip implements ResponseTap {
 
   transform(chunk: Buffer): Buffer {
     if (!this.#active) return chunk
+    // Most chunks are whole token events without usage: passed as they are.
+    if (!this.#pending && chunk.indexOf(USAGE) === -1 && endsWithEventEnd(chunk)) return chunk
     const data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk
     let start = 0
     let out: Buffer[] | undefined
@@ -45,6 +47,8 @@ export class UsageEventStrip implements ResponseTap {
     return rest
   }
 }
+
+const endsWithEventEnd = (chunk: Buffer) => chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a
 
 /**
  * A `data: {...}` event that carries usage and no choices. Read from the raw text, not parsed: a JSON string cannot hold an

@@ -48,6 +48,19 @@ describe('CachedKeyStore: verify() on the hot path', () => {
     expect(calls.revision).toBeLessThanOrEqual(1 + Math.ceil((Date.now() - started) / REVISION_POLL_MS))
   })
 
+  it('answers a key it has verified without a promise until the next revision check is due', async () => {
+    let now = 1_000_000
+    const { store } = open(join(dir, 'sync.db'), () => now)
+    const { key } = await store.create({ tier: 'free' })
+    expect(store.verify(key)).toBeInstanceOf(Promise)
+    expect(await store.verify(key)).toBeDefined()
+    const answer = store.verify(key)
+    expect(answer).not.toBeInstanceOf(Promise)
+    expect(answer).toMatchObject({ tier: 'free' })
+    now += REVISION_POLL_MS
+    expect(store.verify(key)).toBeInstanceOf(Promise)
+  })
+
   it('remembers unknown ids and wrong secrets too; never queries for text that is not a key', async () => {
     const { store, calls } = open(join(dir, 'garbage.db'))
     const { record } = await store.create({ tier: 'free' })

@@ -72,7 +72,15 @@ export class CachedKeyStore implements ApiKeyStore {
     return { key, record: rowToRecord(row) }
   }
 
-  async verify(key: string): Promise<ApiKeyRecord | undefined> {
+  verify(key: string): Promise<ApiKeyRecord | undefined> | ApiKeyRecord | undefined {
+    if (this.clock() - this.checkedAt < REVISION_POLL_MS) {
+      const known = this.verified.get(key)
+      if (known) return this.active(known) ? known : undefined
+    }
+    return this.verifyFromTable(key)
+  }
+
+  private async verifyFromTable(key: string): Promise<ApiKeyRecord | undefined> {
     if (this.clock() - this.checkedAt >= REVISION_POLL_MS) await this.checkRevision()
     const known = this.verified.get(key)
     if (known) return this.active(known) ? known : undefined

@@ -74,3 +74,29 @@ describe.each(stores)('%s limit store', (_name, open, available) => {
     expect((await s.reserve([short], 0, 0)).admitted).toBe(true)
   })
 })
+
+describe('redis limit store batching', () => {
+  it.runIf(redisUp)('sends the reserves that arrive while a batch is out as one next batch (group commit)', async () => {
+    const prefix = `test:${randomUUID()}:`
+    const store = new RedisLimitStore({ url: REDIS_URL, prefix })
+    opened.push(store)
+    await store.ready()
+    const monitor = await new Redis(REDIS_URL).monitor()
+    let scripts = 0
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'evalsha' && args.some((a) => a.startsWith(prefix))) scripts++
+    })
+    // One reserve per event-loop turn, 11 turns: each turn would be its own script without group commit.
+    const answers: Promise<unknown>[] = []
+    for (let turn = 0; turn < 11; turn++) {
+      answers.push(store.reserve([{ key: 'g', limit: 100, windowMs: 60_000, tokens: false }], 0, 0))
+      await new Promise((r) => setImmediate(r))
+    }
+    const states = (await Promise.all(answers)) as { states: { count: number }[] }[]
+    expect(states.map((s) => s.states[0]!.count).sort((a, b) => a - b)).toEqual([...Array(11).keys()].map((i) => i + 1))
+    await new Promise((r) => setTimeout(r, 100))
+    monitor.disconnect()
+    expect(scripts).toBeGreaterThan(0)
+    expect(scripts).toBeLessThanOrEqual(6)
+  })
+})

@@ -98,10 +98,10 @@ export interface RedisLimitStoreOptions {
 }
 
 /**
- * Counters in Redis, shared by every gateway replica. The reserves of one event-loop turn (the requests that arrived
- * together) go out as one Lua script (sent by EVALSHA), with the settles gathered meanwhile (alone after a few
- * milliseconds if no reserve comes): a round trip and a write per turn rather than two per request, which is most of
- * what a request's rate limiting costs the gateway. With
+ * Counters in Redis, shared by every gateway replica. The reserves that arrive together (in one event-loop turn, or while
+ * the previous batch is out) go as one Lua script (sent by EVALSHA), with the settles gathered meanwhile (alone after a
+ * few milliseconds if no reserve comes): a round trip and a write per batch rather than two per request, which is most
+ * of what a request's rate limiting costs the gateway. With
  * Redis unreachable, commands fail at once (no offline queue; bounded timeout) so the failure mode applies, and the
  * client keeps reconnecting in the background.
  */
@@ -114,6 +114,8 @@ export class RedisLimitStore implements LimitStore {
   #timer: NodeJS.Timeout | undefined
   /** Reserves of this event-loop turn, sent together once it is over. */
   #reserves: QueuedReserve[] = []
+  /** The batch on its way: what comes meanwhile waits for it and goes out as the next one (group commit). */
+  #flight: Promise<void> | undefined
 
   constructor(options: RedisLimitStoreOptions) {
     this.#prefix = options.prefix ?? 'maitred:rl:'
@@ -173,8 +175,13 @@ export class RedisLimitStore implements LimitStore {
     return this.#settled.promise
   }
 
-  /** Sends what is pending (settles, reserves) as one script; resolves once its callers have their answers. */
+  /**
+   * Sends what is pending (settles, reserves) as one script; resolves once its callers have their answers. One batch is
+   * in flight at a time: under load the next one gathers everything that arrives during a round trip (a write, a read
+   * and a reply to decode per batch rather than per turn), while a lone request still goes at once.
+   */
   readonly #send = (): Promise<void> => {
+    if (this.#flight) return this.#flight
     const reserves = this.#reserves
     const adjusts = this.#pending
     const settled = this.#settled
@@ -198,7 +205,7 @@ export class RedisLimitStore implements LimitStore {
         argv.push(e.limit, e.windowMs, e.tokens ? 1 : 0)
       }
     }
-    return this.#redis.maitredBatch(keys.length, ...keys, ...argv).then(
+    const flight = this.#redis.maitredBatch(keys.length, ...keys, ...argv).then(
       (out) => {
         settled?.resolve()
         let at = 0
@@ -219,10 +226,15 @@ export class RedisLimitStore implements LimitStore {
         for (const r of reserves) r.reject(err)
       },
     )
+    this.#flight = flight.finally(() => {
+      this.#flight = undefined
+      if (this.#reserves.length > 0 || this.#pending.size > 0) void this.#send()
+    })
+    return this.#flight
   }
 
   async close(): Promise<void> {
-    await this.#send()
+    while (this.#flight || this.#reserves.length > 0 || this.#pending.size > 0) await this.#send()
     this.#redis.disconnect()
   }
 }

@@ -8,25 +8,31 @@ export function promptTokenBound(body: Record<string, unknown>): number {
   const PER_MESSAGE = 8
   const FIXED = 16
   let bytes = 0
-  const text = (v: unknown): void => {
-    if (typeof v === 'string') bytes += Buffer.byteLength(v)
-    else if (Array.isArray(v)) for (const part of v) text(typeof part === 'object' && part !== null ? (part as { text?: unknown }).text ?? part : part)
-    else if (typeof v === 'object' && v !== null) bytes += Buffer.byteLength(JSON.stringify(v))
-    else if (typeof v === 'number') bytes += 8
-  }
   const messages = body.messages
   if (Array.isArray(messages))
     for (const m of messages) {
       bytes += PER_MESSAGE
       if (typeof m !== 'object' || m === null) continue
       const msg = m as Record<string, unknown>
-      text(msg.content)
-      if (msg.tool_calls !== undefined) text(msg.tool_calls)
-      if (typeof msg.name === 'string') text(msg.name)
+      bytes += textBytes(msg.content)
+      if (msg.tool_calls !== undefined) bytes += textBytes(msg.tool_calls)
+      if (typeof msg.name === 'string') bytes += textBytes(msg.name)
     }
-  text(body.prompt)
-  if (body.tools !== undefined) text(body.tools)
+  bytes += textBytes(body.prompt)
+  if (body.tools !== undefined) bytes += textBytes(body.tools)
   return bytes + FIXED
+}
+
+/** UTF-8 bytes of a message's content (text, parts, or any other JSON). A function of its own: this runs per request. */
+function textBytes(v: unknown): number {
+  if (typeof v === 'string') return Buffer.byteLength(v)
+  if (Array.isArray(v)) {
+    let bytes = 0
+    for (const part of v) bytes += textBytes(typeof part === 'object' && part !== null ? ((part as { text?: unknown }).text ?? part) : part)
+    return bytes
+  }
+  if (typeof v === 'object' && v !== null) return Buffer.byteLength(JSON.stringify(v))
+  return typeof v === 'number' ? 8 : 0
 }
 
 /** The completion tokens the client capped, if it did. */

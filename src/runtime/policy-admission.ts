@@ -81,7 +81,7 @@ class PolicyTicket implements AdmissionTicket {
     if (this.#auth) Object.assign(headers, this.#auth.upstreamHeaders)
   }
 
-  async admit(body: Record<string, unknown> | undefined, maxModelLen?: number): Promise<boolean> {
+  async admit(body: Readonly<Record<string, unknown>> | undefined, maxModelLen?: () => number | undefined): Promise<Record<string, unknown> | undefined> {
     const { auth: policy, limiter, metrics } = this.parts
     const auth = this.#auth
     if (policy && auth) {
@@ -100,7 +100,7 @@ class PolicyTicket implements AdmissionTicket {
       // A key's exported identity is one shared object unless the policy's filter read the request.
       this.#context.sharedIdentity = auth.resolved.key !== undefined
     }
-    let changed = false
+    let fields: Record<string, unknown> | undefined
     const counted = body !== undefined && (limiter?.limitsTokens || auth?.resolved.key !== undefined)
     const prompt = counted ? promptTokenBound(body) : 0
     const max = counted ? requestedMaxTokens(body) : undefined
@@ -115,9 +115,9 @@ class PolicyTicket implements AdmissionTicket {
       this.#hold = decision.hold
       // No max_tokens: the reservation is the cap, so the model can never generate past it — unless the model's own
       // context is the smaller bound (vLLM refuses a max_tokens past it; without one it stops there anyway).
-      if (decision.hold && max === undefined && (maxModelLen === undefined || decision.granted < maxModelLen)) {
-        body!.max_tokens = decision.granted - prompt
-        changed = true
+      if (decision.hold && max === undefined) {
+        const context = maxModelLen?.()
+        if (context === undefined || decision.granted < context) fields = { max_tokens: decision.granted - prompt }
       }
     }
     if (counted) {
@@ -125,13 +125,12 @@ class PolicyTicket implements AdmissionTicket {
       const options = body.stream_options as { include_usage?: unknown } | undefined
       const injected = stream && options?.include_usage !== true
       if (injected) {
-        body.stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true }
-        changed = true
+        ;(fields ??= {}).stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true }
         this.tap = new UsageEventStrip()
       }
     }
     if (this.#tier !== undefined) metrics.tierRequests.labels(this.#tier).inc()
-    return changed
+    return fields
   }
 
   settle(status: number, answered: ResponseUsage | undefined): void {
