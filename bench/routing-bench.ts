@@ -233,7 +233,13 @@ async function run(strategy: Strategy, workload: Workload): Promise<RunResult> {
   let errors = 0
   const start = performance.now()
   const send = async (req: Req, i: number) => {
-    const { ref, done } = await router.route(req, `r${i}`)
+    // A picker that rejects (every endpoint's scrape failed while the machine was starved) costs the request, not the run.
+    const routed = await router.route(req, `r${i}`).catch(() => undefined)
+    if (!routed) {
+      errors++
+      return
+    }
+    const { ref, done } = routed
     perReplica[refs.indexOf(ref)]!++
     try {
       const res = await request(`${ref.url}/v1/completions`, {
