@@ -31,7 +31,7 @@ const SEED_BLOCKS = 2500
 const DEMAND_SHARE = 0.73
 /**
  * Simulated requests/s, as in llm-d's benchmark at its high end: the replicas keep up only while they hit the cache (the
- * oracle's p90 stays near one prefill, ~150 ms), so lost hits turn into queueing rather than into a few slower requests.
+ * oracle's p90 stays near one prefill, ~170 ms), so lost hits turn into queueing rather than into a few slower requests.
  * At lower loads p90 only says whether more or fewer than 10% of requests miss, which for the approximate indexes sits
  * right at that edge: the sweep at the end shows the comparison at a quarter and half of this load.
  */
