@@ -78,6 +78,24 @@ describe('KvBlockManager cached blocks', () => {
     expect(kv.findCachedPrefix(hashes, 13)).toHaveLength(3)
   })
 
+  it('queues a freed unhashed block behind older cached ones, as vLLM V1 does, so they are evicted first', () => {
+    const kv = new KvBlockManager(5, 2, true) // 4 usable blocks of 2 tokens
+    const b = seq(4)
+    kv.allocate(b, 4)
+    kv.cacheFullBlocks(b, ['b0', 'b1'], 4)
+    const a = seq(3) // one full block and a partial one, which is never hashed
+    kv.allocate(a, 3)
+    kv.cacheFullBlocks(a, ['a0'], 3)
+    kv.release(b)
+    kv.release(a)
+    // The LRU now runs b1, b0, a's partial block, a0: the next block taken evicts b1, not the unhashed block.
+    const c = seq(2)
+    expect(kv.allocate(c, 2)).toBe(true)
+    expect(kv.evictions).toBe(1)
+    expect(kv.findCachedPrefix(['b0', 'b1'], 5)).toHaveLength(1)
+    expect(kv.findCachedPrefix(['a0'], 3)).toHaveLength(1)
+  })
+
   it('does not re-register blocks adopted from the cache', () => {
     const kv = new KvBlockManager(16, 4, true)
     const first = seq(8)

@@ -176,16 +176,18 @@ export class KvBlockManager {
     this.events?.blockStored(hashes.slice(start, end), start > 0 ? (hashes[start - 1] as BlockHash) : null, seq.tokenIds, start * this.blockSize, seq.loraName)
   }
 
-  /** Releases a sequence's blocks. Tail blocks are freed first so the end of a chain is evicted before its start. */
+  /**
+   * Releases a sequence's blocks. Tail blocks are freed first so the end of a chain is evicted before its start. Every
+   * freed block joins the queue's tail, hashed or not, as vLLM V1's free_blocks does: an unhashed block (a sequence's
+   * partial last block) takes its turn in the LRU rather than being reused first, so cached blocks are evicted as early
+   * as vLLM evicts them.
+   */
   release(seq: KvSequence): void {
     for (let i = seq.blocks.length - 1; i >= 0; i--) {
       const id = seq.blocks[i] as number
       const left = (this.refCount[id] as number) - 1
       this.refCount[id] = left
-      if (left > 0) continue
-      // Hashed blocks join the LRU tail; unhashed ones are reused first.
-      if (this.blockHash[id] !== null) this.pushTail(id)
-      else this.pushHead(id)
+      if (left === 0) this.pushTail(id)
     }
     seq.blocks = []
     seq.numCachedBlocks = 0
@@ -211,15 +213,6 @@ export class KvBlockManager {
     if (this.tail === NONE) this.head = id
     else this.next[this.tail] = id
     this.tail = id
-    this.free++
-  }
-
-  private pushHead(id: number): void {
-    this.next[id] = this.head
-    this.prev[id] = NONE
-    if (this.head === NONE) this.tail = id
-    else this.prev[this.head] = id
-    this.head = id
     this.free++
   }
 

@@ -120,6 +120,21 @@ describe('KvBlockIndex', () => {
   })
 })
 
+describe('KvBlockIndex pending blocks (speculative indexing)', () => {
+  it('counts blocks a request was just sent to compute as held there until their TTL, extended by a later request', () => {
+    const index = new KvBlockIndex(BS, '0')
+    const keys = index.requestKeys(tokens(1, 40), null)
+    index.apply('e1', stored(tokens(1, 40), 0, 2)) // e1 reported the first two blocks
+    index.addPending('e2', keys, 1_000, 3_000)
+    expect(index.longestPrefix(keys, 2_999)).toEqual(new Map([['e1', 2], ['e2', keys.length]]))
+    // Without a time only events count (what the engines have confirmed).
+    expect(index.longestPrefix(keys)).toEqual(new Map([['e1', 2]]))
+    index.addPending('e2', keys.slice(0, 3), 2_500, 4_500) // the next request of the burst, sent there too
+    expect(index.longestPrefix(keys, 3_000)).toEqual(new Map([['e1', 2], ['e2', 3]]))
+    expect(index.longestPrefix(keys, 4_500)).toEqual(new Map([['e1', 2]]))
+  })
+})
+
 describe('KvBlockIndex.requestKeys', () => {
   it('reuses the keys of a recent request’s shared prefix and hashes only the rest, with the same result', () => {
     const index = new KvBlockIndex(BS, '0')

@@ -79,6 +79,29 @@ describe('precise-prefix-cache-producer', () => {
     expect(info.matchedBlocks.get('default/a')).toBe(info.totalBlocks)
   })
 
+  it('counts a request’s blocks on its target from the moment it is sent, before the engine reports them (speculative)', async () => {
+    const prompt = words(4, 200)
+    const burst = (p: PrecisePrefixProducer, now: number) => {
+      const cycle = new CycleState()
+      p.produce(cycle, makeRequest({ prompt, targetModel: MODEL, body: { model: MODEL, prompt }, now }), eps)
+      return readPrefixMatch(cycle, p.name)!
+    }
+    const speculative = await producer()
+    const first = new CycleState()
+    const req = makeRequest({ prompt, targetModel: MODEL, body: { model: MODEL, prompt }, now: 1_000_000 })
+    speculative.produce(first, req, eps)
+    speculative.preRequest(first, req, resultFor([eps[1]!]), emptyMutations())
+    // The second request of the burst, 100 ms later: b has not prefilled the first yet, but it will hold the prompt.
+    const next = burst(speculative, 1_000_100)
+    expect(next.matchedBlocks).toEqual(new Map([['default/b', next.totalBlocks]]))
+    expect(burst(speculative, 1_002_000).matchedBlocks.size).toBe(0) // speculativeTTL (2s) passed with no event
+    const off = await producer(precisePrefixCacheProducer, { speculativeIndexing: false })
+    const sent = new CycleState()
+    off.produce(sent, req, eps)
+    off.preRequest(sent, req, resultFor([eps[1]!]), emptyMutations())
+    expect(burst(off, 1_000_100).matchedBlocks.size).toBe(0)
+  })
+
   it('in its older scorer spelling scores matched/total itself, reading llm-d v0.3’s nested indexer settings', async () => {
     const p = await producer(precisePrefixCacheScorer, { indexerConfig: { tokenProcessorConfig: { blockSize: 16, hashSeed: '0' } }, kvEventsConfig: { zmqEndpoint: 'tcp://*:5557' } })
     const prompt = words(3, 100)
