@@ -48,6 +48,8 @@ export interface Decision {
    * decision: a picker keeps no table of requests in flight by id (docs/architecture.md).
    */
   readonly ticket?: unknown
+  /** The picker's plugins' work for when the response is complete, which `complete` runs. */
+  readonly afterResponse?: readonly ((now: number) => void)[]
 }
 
 /** Completion feedback, so stateful plugins (in-flight counts, session affinity, LRU) can learn. */

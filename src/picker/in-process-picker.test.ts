@@ -156,6 +156,16 @@ describe('createInProcessPicker', () => {
     expect(c.endpoint.id).toBe(a.endpoint.id)
   })
 
+  it('runs the work its plugins left for the end of the response when complete() comes', async () => {
+    const { refs } = await startServers(1, cleanups)
+    const p = picker({ now: () => 42 })
+    p.setEndpoints(refs)
+    const d = await p.pick(req({ model: 'm', prompt: 'x' }, {}, 'a'))
+    const ran: number[] = []
+    p.complete({ decision: { ...d, afterResponse: [(now) => ran.push(now)] }, requestId: 'a', endpoint: d.endpoint, status: 200 })
+    expect(ran).toEqual([42])
+  })
+
   it('returns fallbacks, P/D headers and header removals', async () => {
     const { refs } = await startServers(3, cleanups)
     const labelled = refs.map((r, i) => ({ ...r, labels: { 'llm-d.ai/role': i === 0 ? 'prefill' : 'decode' } }))

@@ -176,11 +176,14 @@ class InProcessPicker implements EndpointPicker {
       break
     }
     if (out.explain) decision.explain = out.explain
+    if (mutations.afterResponse) decision.afterResponse = mutations.afterResponse
     return decision
   }
 
   complete(outcome: PickOutcome): void {
     this.#inFlight.remove(outcome.decision.ticket)
+    const after = outcome.decision.afterResponse
+    if (after) for (const run of after) run(this.#now())
     const metrics = this.#metrics
     const model = outcome.model
     if (!metrics || model === undefined || outcome.status >= 400) return

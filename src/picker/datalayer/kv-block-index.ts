@@ -25,11 +25,20 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
 
 export type ApplyOutcome = 'ok' | 'orphan' | 'block-size-mismatch'
 
+/** A pending block's hold on one endpoint: requests in flight that will compute it, and the end of its TTL. */
+interface PendingHold {
+  until: number
+  inFlight: number
+}
+
 export class KvBlockIndex {
   readonly #holders = new Map<BlockHash, string[]>()
-  /** Blocks a request was just sent to compute, per endpoint, until when (ms): events confirm them only after its prefill. */
-  readonly #pending = new Map<BlockHash, Map<string, number>>()
-  /** The same entries in the order they expire (one TTL for all). */
+  /**
+   * Blocks requests were sent to compute, per endpoint: held while any such request is in flight, then until `until` (ms).
+   * Events confirm them only after a prefill, which may wait in the engine's queue.
+   */
+  readonly #pending = new Map<BlockHash, Map<string, PendingHold>>()
+  /** The timed entries in the order they expire (one TTL for all). */
   readonly #pendingQueue: { readonly until: number; readonly endpointId: string; readonly keys: readonly BlockHash[] }[] = []
   readonly #byEndpoint = new Map<string, Map<EngineBlockKey, Held>>()
   readonly #root: BlockHash
@@ -127,16 +136,31 @@ export class KvBlockIndex {
 
   /**
    * Counts `keys` as held by the endpoint until `until` (llm-d's speculative indexing): a request just sent there will
-   * store them once prefilled, and the next requests of a burst should find them there before its events arrive.
+   * store them once prefilled, and the next requests of a burst should find them there before its events arrive. With
+   * `inFlight`, they are held until as many releasePending() calls, and until `until` after the last.
    */
-  addPending(endpointId: string, keys: readonly BlockHash[], now: number, until: number): void {
+  addPending(endpointId: string, keys: readonly BlockHash[], now: number, until: number, inFlight = false): void {
     this.#expirePending(now)
     for (const key of keys) {
       let ends = this.#pending.get(key)
       if (!ends) this.#pending.set(key, (ends = new Map()))
-      ends.set(endpointId, until)
+      const hold = ends.get(endpointId)
+      if (!hold) ends.set(endpointId, { until, inFlight: inFlight ? 1 : 0 })
+      else {
+        hold.until = Math.max(hold.until, until)
+        if (inFlight) hold.inFlight++
+      }
     }
     this.#pendingQueue.push({ until, endpointId, keys })
+  }
+
+  /** A request added with `inFlight` is answered: its blocks stay held until `until` (and while others are in flight). */
+  releasePending(endpointId: string, keys: readonly BlockHash[], now: number, until: number): void {
+    for (const key of keys) {
+      const hold = this.#pending.get(key)?.get(endpointId)
+      if (hold && hold.inFlight > 0) hold.inFlight--
+    }
+    this.addPending(endpointId, keys, now, until)
   }
 
   /**
@@ -177,8 +201,9 @@ export class KvBlockIndex {
       const { endpointId, keys } = queue[done++] as (typeof queue)[number]
       for (const key of keys) {
         const ends = this.#pending.get(key)
-        // A later request may have extended it.
-        if (ends === undefined || (ends.get(endpointId) ?? 0) > now) continue
+        const hold = ends?.get(endpointId)
+        // A later request may have extended it, or one is still in flight.
+        if (ends === undefined || hold === undefined || hold.until > now || hold.inFlight > 0) continue
         ends.delete(endpointId)
         if (ends.size === 0) this.#pending.delete(key)
       }

@@ -95,11 +95,15 @@ export interface ProfileHandler extends Plugin {
   processResults(cycle: CycleState, request: SchedulingRequest, results: ProfileResults): SchedulingResult
 }
 
-/** Headers a PreRequest plugin writes for the upstream request and the client response. */
+/**
+ * What a PreRequest plugin adds to the request's passage: headers for the upstream request and the client response, and
+ * work to do once the response is complete (GIE's ResponseComplete; given the picker's clock).
+ */
 export interface RequestMutations {
   readonly headers: Record<string, string>
   readonly removeHeaders: Set<string>
   readonly responseHeaders: Record<string, string>
+  afterResponse?: ((now: number) => void)[]
 }
 
 /** Runs after scheduling, before the request is sent (index updates, headers). */

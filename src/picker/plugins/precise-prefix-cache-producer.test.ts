@@ -69,7 +69,9 @@ describe('precise-prefix-cache-producer', () => {
     // Sent to a: the approximate index records it; a never publishes anything.
     const first = new CycleState()
     p.produce(first, req, eps)
-    p.preRequest(first, req, resultFor([eps[0]!]), emptyMutations())
+    const sent = emptyMutations()
+    p.preRequest(first, req, resultFor([eps[0]!]), sent)
+    for (const done of sent.afterResponse ?? []) done(1_000_500) // answered; its speculative hold ends 2 s later
     const fresh = new CycleState()
     p.produce(fresh, { ...req, now: 1_004_000 }, eps)
     expect(readPrefixMatch(fresh, p.name)!.matchedBlocks.size).toBe(0) // still trusted: its events may be on the way
@@ -90,15 +92,20 @@ describe('precise-prefix-cache-producer', () => {
     const first = new CycleState()
     const req = makeRequest({ prompt, targetModel: MODEL, body: { model: MODEL, prompt }, now: 1_000_000 })
     speculative.produce(first, req, eps)
-    speculative.preRequest(first, req, resultFor([eps[1]!]), emptyMutations())
+    const sent = emptyMutations()
+    speculative.preRequest(first, req, resultFor([eps[1]!]), sent)
     // The second request of the burst, 100 ms later: b has not prefilled the first yet, but it will hold the prompt.
     const next = burst(speculative, 1_000_100)
     expect(next.matchedBlocks).toEqual(new Map([['default/b', next.totalBlocks]]))
-    expect(burst(speculative, 1_002_000).matchedBlocks.size).toBe(0) // speculativeTTL (2s) passed with no event
+    // Still in flight past the TTL (queued in the engine): still held.
+    expect(burst(speculative, 1_002_500).matchedBlocks).toEqual(new Map([['default/b', next.totalBlocks]]))
+    for (const done of sent.afterResponse ?? []) done(1_002_600)
+    expect(burst(speculative, 1_004_500).matchedBlocks.size).toBe(1)
+    expect(burst(speculative, 1_004_600).matchedBlocks.size).toBe(0) // speculativeTTL (2s) after the answer, with no event
     const off = await producer(precisePrefixCacheProducer, { speculativeIndexing: false })
-    const sent = new CycleState()
-    off.produce(sent, req, eps)
-    off.preRequest(sent, req, resultFor([eps[1]!]), emptyMutations())
+    const offCycle = new CycleState()
+    off.produce(offCycle, req, eps)
+    off.preRequest(offCycle, req, resultFor([eps[1]!]), emptyMutations())
     expect(burst(off, 1_000_100).matchedBlocks.size).toBe(0)
   })
 

@@ -40,6 +40,7 @@ export const precisePrefixParameters = {
   /**
    * Count a request's blocks as held by its target from the moment it is sent, until its events could have arrived
    * (llm-d's speculative indexing): without it a burst sharing a new prefix scatters before the first one is prefilled.
+   * Held while the request is in flight (it may wait in the engine's queue longer than the TTL), then for the TTL.
    */
   speculativeIndexing: z.boolean().default(true),
   speculativeTTL: durationMs.default(2000),
@@ -115,14 +116,18 @@ export function createPrecisePrefixProducer(type: string, name: string, p: Preci
       const info: PrefixMatchInfo = { hashes: rough.hashes, blockSizeChars: rough.blockSizeChars, blockSizeTokens: blockSize, totalBlocks: keys.length, matchedBlocks }
       writePrefixMatch(cycle, name, info)
     },
-    preRequest: (cycle, request, result) => {
+    preRequest: (cycle, request, result, mutations) => {
       const data = cycle.read<CycleData>(cycleKey(name))
       approx.record(data?.rough, result)
       for (const run of result.profileResults.values()) {
         const target = run?.targets[0]
         if (!target) continue
         subscriber.expectEvents(target.ref.id, request.now)
-        if (p.speculativeIndexing && data && data.keys.length > 0) index.addPending(target.ref.id, data.keys, request.now, request.now + p.speculativeTTL)
+        if (!p.speculativeIndexing || !data || data.keys.length === 0) continue
+        const id = target.ref.id
+        const keys = data.keys
+        index.addPending(id, keys, request.now, request.now + p.speculativeTTL, true)
+        ;(mutations.afterResponse ??= []).push((now) => index.releasePending(id, keys, now, now + p.speculativeTTL))
       }
     },
     maxPromptChars: () => approx.maxPromptChars(),
