@@ -11,6 +11,11 @@ export interface AdmissionRequest {
   headers: IncomingHttpHeaders
 }
 
+/** The model servers a request may go to (a pool's endpoints), with the context length each reported, if it did. */
+export interface ModelServers {
+  endpoints(): readonly { readonly maxModelLen?: number | undefined }[]
+}
+
 /** Rewrites the upstream response on its way to the client (drops the usage event the gateway asked for). */
 export interface ResponseTap {
   /** Response headers arrived; may drop `content-length` when chunks will be rewritten. */
@@ -34,10 +39,10 @@ export interface AdmissionTicket {
   readonly upstreamQuery: string
   /**
    * Model permission and rate limits. Returns the top-level fields a pool request's body must get (a token cap,
-   * `stream_options`), if any; `body` itself is only read. `maxModelLen` gives the pool's context length when its servers
-   * said (asked only when a cap is added): a cap never goes past it.
+   * `stream_options`), if any; `body` itself is only read. A cap never goes past the context length of `servers` (the
+   * pool the request may go to), read only when a cap is added.
    */
-  admit(body: Readonly<Record<string, unknown>> | undefined, maxModelLen?: () => number | undefined): Promise<Record<string, unknown> | undefined>
+  admit(body: Readonly<Record<string, unknown>> | undefined, servers?: ModelServers): Promise<Record<string, unknown> | undefined>
   /** Headers for the client's response (rate-limit state). */
   readonly responseHeaders: Record<string, string> | undefined
   /** Set by admit() when the response must be rewritten for the client. */

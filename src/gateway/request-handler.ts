@@ -164,7 +164,7 @@ export class RequestHandler {
     const body = await readRequestBody(req, this.options.maxBodyBytes)
     ex.record.bytes_received = body.length
     const parsed = parseInferenceBody(body)
-    if (ticket) await this.#admit(ticket, body, parsed, forward, () => poolMaxModelLen(pool))
+    if (ticket) await this.#admit(ticket, body, parsed, forward, pool)
     // settle runs however the exchange ends (a pick or connect failure gives the token reservation back).
     try {
       const explain = headerValue(req.headers['x-maitred-explain']) === '1'
@@ -202,8 +202,8 @@ export class RequestHandler {
   }
 
   /** admit: model permission and rate limits (the body may be changed to cap its tokens); settle follows the exchange. */
-  async #admit(ticket: AdmissionTicket, body: Buffer | undefined, parsed: Record<string, unknown> | undefined, forward: RouteForward, maxModelLen?: () => number | undefined): Promise<void> {
-    const fields = await ticket.admit(parsed, maxModelLen)
+  async #admit(ticket: AdmissionTicket, body: Buffer | undefined, parsed: Record<string, unknown> | undefined, forward: RouteForward, pool?: PoolBackend): Promise<void> {
+    const fields = await ticket.admit(parsed, pool)
     if (fields && body && parsed) forward.rewrittenBody = withTopLevelFields(body, parsed, fields)
     forward.tap = ticket.tap
     forward.admissionHeaders = ticket.responseHeaders
@@ -456,11 +456,4 @@ const NO_QUERY: Pick<URLSearchParams, 'get'> = { get: () => null }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v
-}
-
-/** The smallest context length the pool's servers reported (the pick is not made yet), or undefined if none did. */
-function poolMaxModelLen(pool: PoolBackend): number | undefined {
-  let min: number | undefined
-  for (const e of pool.endpoints()) if (e.maxModelLen !== undefined && (min === undefined || e.maxModelLen < min)) min = e.maxModelLen
-  return min
 }

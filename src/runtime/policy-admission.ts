@@ -2,7 +2,7 @@ import type { Authenticated, CompiledAuthPolicy } from '../auth/auth-policy-engi
 import type { CelContext } from '../auth/cel.js'
 import { readCredential } from '../auth/credentials.js'
 import type { AccessLogRecord } from '../gateway/access-log.js'
-import { AdmissionDenial, type Admission, type AdmissionRequest, type AdmissionTicket } from '../gateway/admission.js'
+import { AdmissionDenial, type Admission, type AdmissionRequest, type AdmissionTicket, type ModelServers } from '../gateway/admission.js'
 import type { ResponseUsage } from '../gateway/response-usage.js'
 import { UsageEventStrip } from '../gateway/usage-tap.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
@@ -81,7 +81,7 @@ class PolicyTicket implements AdmissionTicket {
     if (this.#auth) Object.assign(headers, this.#auth.upstreamHeaders)
   }
 
-  async admit(body: Readonly<Record<string, unknown>> | undefined, maxModelLen?: () => number | undefined): Promise<Record<string, unknown> | undefined> {
+  async admit(body: Readonly<Record<string, unknown>> | undefined, servers?: ModelServers): Promise<Record<string, unknown> | undefined> {
     const { auth: policy, limiter, metrics } = this.parts
     const auth = this.#auth
     if (policy && auth) {
@@ -116,7 +116,7 @@ class PolicyTicket implements AdmissionTicket {
       // No max_tokens: the reservation is the cap, so the model can never generate past it — unless the model's own
       // context is the smaller bound (vLLM refuses a max_tokens past it; without one it stops there anyway).
       if (decision.hold && max === undefined) {
-        const context = maxModelLen?.()
+        const context = servers && smallestContext(servers)
         if (context === undefined || decision.granted < context) fields = { max_tokens: decision.granted - prompt }
       }
     }
@@ -151,4 +151,11 @@ class PolicyTicket implements AdmissionTicket {
     const key = this.#auth?.resolved.key
     if (key && status !== 0) this.parts.keyStore()?.recordUsage(key.id, { requests: 1, promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0 })
   }
+}
+
+/** The smallest context length the servers reported (the pick is not made yet), or undefined if none did. */
+function smallestContext(servers: ModelServers): number | undefined {
+  let min: number | undefined
+  for (const e of servers.endpoints()) if (e.maxModelLen !== undefined && (min === undefined || e.maxModelLen < min)) min = e.maxModelLen
+  return min
 }
