@@ -1,12 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { connect, createServer, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startSimulator, type RunningSimulator } from './start-simulator.js'
 import type { SimOptions } from './sim-options.js'
+import { freePort } from '../../test/free-port.js'
 
 const running: RunningSimulator[] = []
 afterEach(async () => {
@@ -421,14 +422,3 @@ describe.skipIf(!has('prometheus'))('real Prometheus', () => {
     }
   }, 30_000)
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}

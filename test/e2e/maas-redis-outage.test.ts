@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEchoModelServer } from './echo-model-server.js'
 import { ADMIN_TOKEN, createKey, maasTestStack } from './maas-stack.js'
 import { startStack, type StackProcess } from './stack-process.js'
+import { freePort } from '../free-port.js'
 
 const redisServer = await new Promise<boolean>((resolve) => {
   const probe = spawn('redis-server', ['--version'])
@@ -15,13 +15,6 @@ const redisServer = await new Promise<boolean>((resolve) => {
 })
 if (!redisServer) console.warn('maas-redis-outage.test: skipped — no redis-server binary (.ci/run installs it)')
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as AddressInfo
-  await new Promise((r) => server.close(r))
-  return port
-}
 
 /** A Redis of this test's own (never the machine's shared one), on a free port, without persistence. */
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {

@@ -1,12 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { doctor, findings } from './doctor-fixtures.js'
 import { BIN, runCli, startStack, type StackProcess } from './stack-process.js'
+import { freePort } from '../free-port.js'
 
 const MODEL = 'Qwen/Qwen3-0.6B'
 const CHROMIUM = '/usr/bin/chromium'
@@ -267,14 +267,3 @@ scrape_configs:
     }, 30_000)
   })
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}

@@ -1,6 +1,5 @@
 import { mkdtemp } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
-import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -8,6 +7,7 @@ import { parseStackText } from '../../src/config/load-stack.js'
 import { deriveStack } from '../../src/controller/derive-stack.js'
 import { StackRuntime } from '../../src/runtime/stack-runtime.js'
 import { startUpstream, type TestUpstream } from './upstreams.js'
+import { freePort } from '../free-port.js'
 
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
@@ -62,14 +62,6 @@ function send(url: string, path: string, headers: Record<string, string> = {}, m
 }
 
 /** A port the OS has just handed out (and released), for tests that must put several listeners on one port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 const gateway = (listeners: string) => `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
