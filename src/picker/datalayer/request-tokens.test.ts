@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { loadTokenizer } from '../../sim/tokenizer.js'
 import { nextBoundary, RequestTokens } from './request-tokens.js'
 
@@ -23,6 +23,20 @@ describe('RequestTokens', () => {
     expect(ids).toEqual(tokenizer.encode(long))
     const other = long.slice(0, 9000) + ' a different ending with words'
     expect(tokens.tokenIds(MODEL, { prompt: other })).toEqual(tokenizer.encode(other))
+  })
+
+  it('encodes only what follows a long prefix it has seen (the picker\'s hot path)', async () => {
+    const doc = Array.from({ length: 3000 }, (_, i) => WORDS[(i * 5 + (i % 7)) % WORDS.length]!).join(' ')
+    const { tokens } = await loaded(MODEL, { model: MODEL, prompt: `${doc} first question?` })
+    const tokenizer = await loadTokenizer(MODEL)
+    const question = `${doc} second question, about something else?`
+    const encode = vi.spyOn(tokenizer, 'encode')
+    const ids = tokens.tokenIds(MODEL, { prompt: question })
+    const encoded = encode.mock.calls.reduce((n, [text]) => n + text.length, 0)
+    encode.mockRestore()
+    expect(ids).toEqual(tokenizer.encode(question))
+    expect(encoded).toBeGreaterThan(0)
+    expect(encoded).toBeLessThan(2 * 512 + 100) // the last chunk or two, not the ~13k-character document
   })
 
   it('renders chat messages with the chat template first, as the engine does', async () => {
