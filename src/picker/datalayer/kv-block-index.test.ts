@@ -137,8 +137,8 @@ describe('KvBlockIndex pending blocks (speculative indexing)', () => {
   it('holds the blocks of requests in flight past the TTL, until the TTL after the last one is answered', () => {
     const index = new KvBlockIndex(BS, '0')
     const keys = index.requestKeys(tokens(2, 40), null)
-    index.addPending('e1', keys, 1_000, 3_000, true)
-    index.addPending('e1', keys, 1_500, 3_500, true) // a second request of the burst, queued behind the first
+    index.holdPending('e1', keys, 1_000)
+    index.holdPending('e1', keys, 1_500) // a second request of the burst, queued behind the first
     expect(index.longestPrefix(keys, 10_000)).toEqual(new Map([['e1', keys.length]])) // both still queued in the engine
     index.releasePending('e1', keys, 10_000, 12_000)
     expect(index.longestPrefix(keys, 13_000)).toEqual(new Map([['e1', keys.length]])) // the second is still in flight

@@ -136,31 +136,39 @@ export class KvBlockIndex {
 
   /**
    * Counts `keys` as held by the endpoint until `until` (llm-d's speculative indexing): a request just sent there will
-   * store them once prefilled, and the next requests of a burst should find them there before its events arrive. With
-   * `inFlight`, they are held until as many releasePending() calls, and until `until` after the last.
+   * store them once prefilled, and the next requests of a burst should find them there before its events arrive.
    */
-  addPending(endpointId: string, keys: readonly BlockHash[], now: number, until: number, inFlight = false): void {
-    this.#expirePending(now)
-    for (const key of keys) {
-      let ends = this.#pending.get(key)
-      if (!ends) this.#pending.set(key, (ends = new Map()))
-      const hold = ends.get(endpointId)
-      if (!hold) ends.set(endpointId, { until, inFlight: inFlight ? 1 : 0 })
-      else {
-        hold.until = Math.max(hold.until, until)
-        if (inFlight) hold.inFlight++
-      }
-    }
+  addPending(endpointId: string, keys: readonly BlockHash[], now: number, until: number): void {
+    this.#hold(endpointId, keys, now, until, 0)
     this.#pendingQueue.push({ until, endpointId, keys })
   }
 
-  /** A request added with `inFlight` is answered: its blocks stay held until `until` (and while others are in flight). */
+  /** Counts `keys` as held by the endpoint while a request sent there is in flight: until its releasePending(). */
+  holdPending(endpointId: string, keys: readonly BlockHash[], now: number): void {
+    this.#hold(endpointId, keys, now, now, 1)
+  }
+
+  /** A request held by holdPending() is answered: its blocks stay held until `until` (and while others are in flight). */
   releasePending(endpointId: string, keys: readonly BlockHash[], now: number, until: number): void {
     for (const key of keys) {
       const hold = this.#pending.get(key)?.get(endpointId)
       if (hold && hold.inFlight > 0) hold.inFlight--
     }
     this.addPending(endpointId, keys, now, until)
+  }
+
+  #hold(endpointId: string, keys: readonly BlockHash[], now: number, until: number, inFlight: 0 | 1): void {
+    this.#expirePending(now)
+    for (const key of keys) {
+      let ends = this.#pending.get(key)
+      if (!ends) this.#pending.set(key, (ends = new Map()))
+      const hold = ends.get(endpointId)
+      if (!hold) ends.set(endpointId, { until, inFlight })
+      else {
+        hold.until = Math.max(hold.until, until)
+        hold.inFlight += inFlight
+      }
+    }
   }
 
   /**

@@ -126,7 +126,7 @@ export function createPrecisePrefixProducer(type: string, name: string, p: Preci
         if (!p.speculativeIndexing || !data || data.keys.length === 0) continue
         const id = target.ref.id
         const keys = data.keys
-        index.addPending(id, keys, request.now, request.now + p.speculativeTTL, true)
+        index.holdPending(id, keys, request.now)
         ;(mutations.afterResponse ??= []).push((now) => index.releasePending(id, keys, now, now + p.speculativeTTL))
       }
     },
