@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { LimitStore } from './limit-store.js'
 import { MemoryLimitStore } from './memory.js'
+import { LEASE_IDLE_MS, LEASE_REQUESTS } from './counter-leases.js'
 import { RedisLimitStore } from './redis.js'
 
 const REDIS_URL = process.env.MAITRED_TEST_REDIS ?? 'redis://127.0.0.1:6379'
@@ -105,6 +106,97 @@ describe('redis limit store batching', () => {
       expect(scripts).toBe(2)
     } finally {
       spy.mockRestore()
+    }
+  })
+})
+
+describe('redis limit store leases', () => {
+  const prefix = () => `test:${randomUUID()}:`
+  const replica = async (p: string, connectionName?: string) => {
+    const store = new RedisLimitStore({ url: REDIS_URL, prefix: p, connectionName })
+    opened.push(store)
+    await store.ready()
+    return store
+  }
+  /** Counts this prefix's batch scripts (EVALSHA) from here on. */
+  const countScripts = (p: string) => {
+    const send = Redis.prototype.sendCommand
+    const counted = { scripts: 0, restore: () => spy.mockRestore() }
+    const spy = vi.spyOn(Redis.prototype, 'sendCommand').mockImplementation(function (this: Redis, command, stream) {
+      if (command.name === 'evalsha' && command.args.some((a) => typeof a === 'string' && a.startsWith(p))) counted.scripts++
+      return send.call(this, command, stream)
+    })
+    return counted
+  }
+  const req = (key: string, limit: number) => ({ key, limit, windowMs: 60_000, tokens: false })
+  const tok = (key: string, limit: number) => ({ key, limit, windowMs: 60_000, tokens: true })
+
+  it.runIf(redisUp)('admits the next requests from a lease counted in Redis, without a script each', async () => {
+    const p = prefix()
+    const store = await replica(p)
+    const counted = countScripts(p)
+    try {
+      const counts: number[] = []
+      for (let i = 0; i < 20; i++) counts.push((await store.reserve([req('r', 1_000_000), tok('t', 1_000_000)], 10, 20)).states[0]!.count)
+      expect(counts).toEqual([...Array(20).keys()].map((i) => i + 1))
+      expect(counted.scripts).toBe(1)
+      // Redis counts what this replica holds: 1 request and a lease of 32 more; 20 tokens and 32 × 20 more.
+      const raw = new Redis(REDIS_URL)
+      expect(await raw.hget(`${p}r`, 'n')).toBe('33')
+      expect(await raw.hget(`${p}t`, 'n')).toBe(String(20 + LEASE_REQUESTS * 20))
+      raw.disconnect()
+      // Tokens given back go to the lease (no script); the lease then covers more requests.
+      const t = await store.reserve([tok('t', 1_000_000)], 10, 20)
+      await store.adjust([{ key: 't', window: t.states[0]!.window }], -15)
+      expect(counted.scripts).toBe(1)
+    } finally {
+      counted.restore()
+    }
+  })
+
+  it.runIf(redisUp)('never admits past the limit over two replicas, and admits all of it when both want more', async () => {
+    const p = prefix()
+    const [a, b] = [await replica(p), await replica(p)]
+    let admitted = 0
+    for (let i = 0; i < 1500; i++) {
+      const both = await Promise.all([a, b].map((s) => s.reserve([req('shared', 1000)], 0, 0)))
+      admitted += both.filter((r) => r.admitted).length
+    }
+    expect(admitted).toBe(1000)
+  })
+
+  it.runIf(redisUp)('gives back a lease left idle, so another replica can use its units', async () => {
+    const p = prefix()
+    const [a, b] = [await replica(p), await replica(p)]
+    expect((await a.reserve([req('idle', 100)], 0, 0)).admitted).toBe(true) // a leases 6 more (1/16 of 99)
+    let admitted = 0
+    while ((await b.reserve([req('idle', 100)], 0, 0)).admitted) admitted++
+    expect(admitted).toBe(93)
+    await new Promise((r) => setTimeout(r, 3 * LEASE_IDLE_MS))
+    while ((await b.reserve([req('idle', 100)], 0, 0)).admitted) admitted++
+    expect(admitted).toBe(99)
+  })
+
+  it.runIf(redisUp)('drops its leases when the connection to Redis is lost', async () => {
+    const p = prefix()
+    const name = `lost-${randomUUID()}`
+    const store = await replica(p, name)
+    await store.reserve([req('lost', 1_000_000)], 0, 0)
+    const counted = countScripts(p)
+    try {
+      await store.reserve([req('lost', 1_000_000)], 0, 0)
+      expect(counted.scripts).toBe(0)
+      const admin = new Redis(REDIS_URL)
+      const id = /id=(\d+) [^\n]* name=(\S+)/g
+      const clients = [...String(await admin.client('LIST')).matchAll(id)]
+      await admin.client('KILL', 'ID', clients.find((c) => c[2] === name)![1]!)
+      admin.disconnect()
+      await new Promise((r) => setTimeout(r, 50))
+      // The lease is gone: the next request is Redis's to answer (once reconnected) or the failure mode's.
+      await store.reserve([req('lost', 1_000_000)], 0, 0).catch(() => undefined)
+      expect(counted.scripts).toBe(1)
+    } finally {
+      counted.restore()
     }
   })
 })
