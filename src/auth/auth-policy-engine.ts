@@ -80,7 +80,7 @@ export class CompiledAuthPolicy {
   readonly #unauthenticated: DenyResponse
   readonly #unauthorized: DenyResponse
   /** Header names and query parameters that carry credentials. */
-  readonly stripHeaders: string[] = []
+  readonly stripHeaders = new Set<string>()
   readonly stripQuery: string[] = []
   readonly checksModels: boolean
 
@@ -114,7 +114,7 @@ export class CompiledAuthPolicy {
 
   #compileRule(name: string, rule: AuthenticationRule, namespace: string): CompiledRule {
     const credential = credentialSource(rule.credentials)
-    if (credential.header && !this.stripHeaders.includes(credential.header.name)) this.stripHeaders.push(credential.header.name)
+    if (credential.header) this.stripHeaders.add(credential.header.name)
     if (credential.query !== undefined && !this.stripQuery.includes(credential.query)) this.stripQuery.push(credential.query)
     let source: IdentitySource = anonymousIdentity
     if (rule.apiKey?.keyStore) source = new KeyStoreIdentity(this.deps.keyStore)

@@ -33,7 +33,12 @@ export interface ResponseTap {
 export interface AdmissionTicket {
   /** Identity from the request head (no body read yet for an unauthenticated client). */
   authenticate(): Promise<void> | void
-  /** Removes the client's credentials (headers) from what goes upstream and adds the policy's identity headers. */
+  /**
+   * The request headers that carry the client's credentials: they are left out of what goes upstream when the headers are
+   * copied (a property deleted afterwards would turn the object into a slow dictionary for the rest of its way).
+   */
+  readonly credentialHeaders: ReadonlySet<string> | undefined
+  /** Adds the policy's identity headers to what goes upstream. */
   upstreamHeaders(headers: Record<string, string | string[]>): void
   /** The query string that goes upstream (a query credential removed). */
   readonly upstreamQuery: string

@@ -121,7 +121,7 @@ export class RequestHandler {
     ex.record.upstream_cluster = backend.cluster
 
     const requestId = ex.record.request_id
-    const headers = upstreamRequestHeaders(req.headers, { 'x-request-id': requestId })
+    const headers = upstreamRequestHeaders(req.headers, { 'x-request-id': requestId }, ticket?.credentialHeaders)
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? ''
     headers['x-forwarded-proto'] = this.listener.scheme
     if (rewrite.hostname) headers.host = rewrite.hostname

@@ -9,11 +9,12 @@ import { UpstreamPool } from './upstream-pool.js'
 /** Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy; `host` is set by the client for the upstream origin. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings'])
 
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, extra: Readonly<Record<string, string>>): Record<string, string | string[]> {
+/** The client's headers as they go upstream: hop-by-hop headers, pseudo-headers and `omit` (credentials) left out. */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, extra: Readonly<Record<string, string>>, omit?: ReadonlySet<string>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (const name in incoming) {
     const value = incoming[name]
-    if (value !== undefined && !HOP_BY_HOP.has(name) && name.charCodeAt(0) !== 58 /* ':' */) out[name] = value
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name.charCodeAt(0) !== 58 /* ':' */ && !omit?.has(name)) out[name] = value
   }
   for (const name in extra) out[name.toLowerCase()] = extra[name]!
   return out

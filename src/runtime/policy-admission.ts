@@ -74,10 +74,11 @@ class PolicyTicket implements AdmissionTicket {
     if (key) this.record.key_prefix = key.prefix
   }
 
+  get credentialHeaders(): ReadonlySet<string> | undefined {
+    return this.parts.auth?.stripHeaders
+  }
+
   upstreamHeaders(headers: Record<string, string | string[]>): void {
-    const policy = this.parts.auth
-    if (!policy) return
-    for (const name of policy.stripHeaders) delete headers[name]
     if (this.#auth) Object.assign(headers, this.#auth.upstreamHeaders)
   }
 
