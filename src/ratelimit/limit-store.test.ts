@@ -140,9 +140,9 @@ describe('redis limit store leases', () => {
       for (let i = 0; i < 20; i++) counts.push((await store.reserve([req('r', 1_000_000), tok('t', 1_000_000)], 10, 20)).states[0]!.count)
       expect(counts).toEqual([...Array(20).keys()].map((i) => i + 1))
       expect(counted.scripts).toBe(1)
-      // Redis counts what this replica holds: 1 request and a lease of 32 more; 20 tokens and 32 × 20 more.
+      // Redis counts what this replica holds: 1 request and a lease of LEASE_REQUESTS more; 20 tokens and that × 20 more.
       const raw = new Redis(REDIS_URL)
-      expect(await raw.hget(`${p}r`, 'n')).toBe('33')
+      expect(await raw.hget(`${p}r`, 'n')).toBe(String(1 + LEASE_REQUESTS))
       expect(await raw.hget(`${p}t`, 'n')).toBe(String(20 + LEASE_REQUESTS * 20))
       raw.disconnect()
       // Tokens given back go to the lease (no script); the lease then covers more requests.
