@@ -31,6 +31,17 @@ describe('UsageEventStrip', () => {
     expect(Buffer.concat([...out, strip.end() ?? Buffer.alloc(0)]).toString()).toBe(delta + delta + 'data: [DONE]\n\n')
   })
 
+  it('reads only the events that name usage: chunks with "usage":null pass, spaced JSON is still recognised', () => {
+    const nullUsage = event({ choices: [{ index: 0, delta: { content: 'Hi' } }], usage: null })
+    const spaced = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 3 } }, null, 1)}\n\n`.replace(/\n(?!\n|$)/g, ' ')
+    for (const last of [usage, spaced]) {
+      const strip = new UsageEventStrip()
+      strip.onHeaders(200, { 'content-type': 'text/event-stream' })
+      const out = strip.transform(Buffer.from(nullUsage + delta + nullUsage + last + 'data: [DONE]\n\n'))
+      expect(Buffer.concat([out, strip.end() ?? Buffer.alloc(0)]).toString()).toBe(nullUsage + delta + nullUsage + 'data: [DONE]\n\n')
+    }
+  })
+
   it('passes events that carry choices, a plain JSON body and error answers unchanged', () => {
     const withChoices = event({ choices: [{ index: 0, delta: {} }], usage: { prompt_tokens: 1, completion_tokens: 1 } })
     const streamed = new UsageEventStrip()

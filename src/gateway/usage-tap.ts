@@ -23,19 +23,23 @@ export class UsageEventStrip implements ResponseTap {
     // Most chunks are whole token events without usage: passed as they are.
     if (!this.#pending && chunk.indexOf(USAGE) === -1 && endsWithEventEnd(chunk)) return chunk
     const data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk
-    let start = 0
+    // Whole events go on; what follows the last one waits for the next chunk. Only the events that name "usage" are read.
+    const last = data.lastIndexOf(EVENT_END)
+    const whole = last === -1 ? 0 : last + 2
     let out: Buffer[] | undefined
     let kept = 0
-    for (let end = data.indexOf(EVENT_END); end !== -1; end = data.indexOf(EVENT_END, start)) {
-      const eventEnd = end + 2
-      if (data.subarray(start, eventEnd).includes(USAGE) && isUsageOnly(data.subarray(start, end))) {
+    for (let at = data.indexOf(USAGE); at !== -1 && at < whole; ) {
+      const before = data.lastIndexOf(EVENT_END, at)
+      const start = before === -1 ? 0 : before + 2
+      const end = data.indexOf(EVENT_END, at)
+      if (isUsageOnly(data.subarray(start, end))) {
         ;(out ??= []).push(data.subarray(kept, start))
-        kept = eventEnd
+        kept = end + 2
       }
-      start = eventEnd
+      at = data.indexOf(USAGE, end + 2)
     }
-    this.#pending = start < data.length ? Buffer.from(data.subarray(start)) : undefined
-    const passed = data.subarray(kept, start)
+    this.#pending = whole < data.length ? Buffer.from(data.subarray(whole)) : undefined
+    const passed = data.subarray(kept, whole)
     if (!out) return passed
     out.push(passed)
     return Buffer.concat(out)
@@ -51,13 +55,18 @@ export class UsageEventStrip implements ResponseTap {
 const endsWithEventEnd = (chunk: Buffer) => chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a
 
 /**
- * A `data: {...}` event that carries usage and no choices. Read from the raw text, not parsed: a JSON string cannot hold an
- * unescaped quote, so these patterns only match keys and values (one such event per stream).
+ * A `data: {...}` event that carries usage and no choices. Read from the raw bytes, not parsed: a JSON string cannot hold
+ * an unescaped quote, so these patterns only match keys and values (one such event per stream). Engines write compact
+ * JSON, which a byte search recognises; other spacing goes through the patterns.
  */
+const DATA = Buffer.from('data:')
+const COMPACT_NO_CHOICES = Buffer.from('"choices":[]')
+const COMPACT_USAGE = Buffer.from('"usage":{')
 const NO_CHOICES = /"choices"\s*:\s*\[\s*\]/
 const SOME_USAGE = /"usage"\s*:\s*\{/
 
 function isUsageOnly(event: Buffer): boolean {
+  if (event.indexOf(DATA) === 0 && event.includes(COMPACT_NO_CHOICES) && event.includes(COMPACT_USAGE)) return true
   const text = event.toString('latin1')
   return text.trimStart().startsWith('data:') && NO_CHOICES.test(text) && SOME_USAGE.test(text)
 }
