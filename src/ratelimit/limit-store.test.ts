@@ -165,6 +165,28 @@ describe('redis limit store leases', () => {
     expect(admitted).toBe(1000)
   })
 
+  // 20 000: leases smaller than asked (settles go to Redis); 1 000 000: leases as asked, settles kept in them.
+  it.runIf(redisUp).each([20_000, 1_000_000])('keeps token counts exact over two replicas with leases (limit %i)', async (limit) => {
+    const p = prefix()
+    const [a, b] = [await replica(p), await replica(p)]
+    let used = 0
+    // 400 requests, 16 at a time over both replicas, each reserving 60 and using 1–60 of them.
+    const request = async (i: number) => {
+      const store = i % 2 ? a : b
+      const r = await store.reserve([tok('tokens', limit)], 60, 60)
+      if (!r.admitted) return
+      const real = 1 + ((i * 37) % 60)
+      used += real
+      await store.adjust([{ key: 'tokens', window: r.states[0]!.window }], real - r.granted)
+    }
+    for (let i = 0; i < 400; i += 16) await Promise.all([...Array(16).keys()].map((j) => request(i + j)))
+    expect(used).toBeLessThanOrEqual(limit)
+    await Promise.all([a.close(), b.close()])
+    const raw = new Redis(REDIS_URL)
+    expect(Number(await raw.hget(`${p}tokens`, 'n'))).toBe(used)
+    raw.disconnect()
+  })
+
   it.runIf(redisUp)('gives back a lease left idle, so another replica can use its units', async () => {
     const p = prefix()
     const [a, b] = [await replica(p), await replica(p)]
