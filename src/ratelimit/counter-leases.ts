@@ -3,8 +3,7 @@ import type { CounterEntry, CounterState, Reservation } from './limit-store.js'
 /**
  * A lease asks for this many requests' worth of units at most (a request counter's 256 requests, a token counter's 256
  * times the request's `want`). A token lease also holds the reservations of this replica's requests in flight until they
- * settle, so at concurrency c it covers about 256 − c requests per round trip (at 32 it had covered only 4–5 under 32
- * clients: most of a batch per lease).
+ * settle, so at concurrency c it covers about 256 − c requests per round trip (32 covered only 4–5 under 32 clients).
  */
 export const LEASE_REQUESTS = 256
 
@@ -51,19 +50,12 @@ export class CounterLeases {
   readonly #leases = new Map<string, Lease>()
   #sweeper: NodeJS.Timeout | undefined
 
-  constructor(
-    /** Where idle leases go back (Redis, in the next batch). */
-    private readonly giveBack: (returns: LeaseReturn[]) => void,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
-
-  get size(): number {
-    return this.#leases.size
-  }
+  /** `giveBack`: where idle leases go (Redis, in the next batch). */
+  constructor(private readonly giveBack: (returns: LeaseReturn[]) => void) {}
 
   /** Admits a request from the leases alone when every counter's lease has room for it (a token counter: for `want`). */
   take(entries: readonly CounterEntry[], want: number): Reservation | undefined {
-    const now = this.now()
+    const now = performance.now()
     for (const e of entries) {
       const lease = this.#leases.get(e.key)
       if (!lease || lease.endsAt <= now || lease.unused < (e.tokens ? want : 1)) return undefined
@@ -88,7 +80,7 @@ export class CounterLeases {
       const lease = this.#leases.get(e.key)
       if (!lease || lease.unused >= (e.tokens ? want : 1)) continue
       this.#leases.delete(e.key)
-      if (lease.unused > 0 && lease.endsAt > this.now()) returns.push({ key: e.key, window: lease.window, delta: -lease.unused })
+      if (lease.unused > 0 && lease.endsAt > performance.now()) returns.push({ key: e.key, window: lease.window, delta: -lease.unused })
     }
   }
 
@@ -99,8 +91,9 @@ export class CounterLeases {
 
   /**
    * Records Redis's answer for one counter: `extra` units counted for this replica beyond the request (`asked` were
-   * asked for; 0 when this request asked for no lease, or was refused), the counter now at `count`, its window ending `resetMs` after `sentAt` at the earliest (the script ran
-   * after the batch was sent). Returns the count the request sees: what Redis counted, less what is still leased here.
+   * asked for; 0 when this request asked for no lease, or was refused), the counter now at `count`, its window ending
+   * `resetMs` after `sentAt` at the earliest (the script ran after the batch was sent). Returns the count the request
+   * sees: what Redis counted, less what is still leased here.
    */
   grant(key: string, state: CounterState, extra: number, asked: number, sentAt: number): number {
     const held = this.#leases.get(key)
@@ -116,7 +109,7 @@ export class CounterLeases {
   /** Takes a settle (`delta` > 0 uses more, < 0 gives back) locally when an open lease of that window can hold it. */
   settle(key: string, window: string, delta: number): boolean {
     const lease = this.#leases.get(key)
-    if (!lease || !lease.open || lease.window !== window || lease.endsAt <= this.now() || lease.unused < delta) return false
+    if (!lease || !lease.open || lease.window !== window || lease.endsAt <= performance.now() || lease.unused < delta) return false
     lease.unused -= delta
     lease.touched = true
     return true
@@ -125,7 +118,7 @@ export class CounterLeases {
   /** Gives every lease back (closing). */
   returnAll(): LeaseReturn[] {
     const returns: LeaseReturn[] = []
-    const now = this.now()
+    const now = performance.now()
     for (const [key, lease] of this.#leases) if (lease.unused > 0 && lease.endsAt > now) returns.push({ key, window: lease.window, delta: -lease.unused })
     this.clear()
     return returns
@@ -139,7 +132,7 @@ export class CounterLeases {
   }
 
   #sweep(): void {
-    const now = this.now()
+    const now = performance.now()
     const returns: LeaseReturn[] = []
     for (const [key, lease] of this.#leases) {
       if (lease.endsAt <= now) this.#leases.delete(key)
