@@ -76,24 +76,32 @@ describe.each(stores)('%s limit store', (_name, open, available) => {
   })
 })
 
+/**
+ * Counts the batch scripts (EVALSHA) of the stores under `prefix` from here on; with `holdFirstMs`, the first is held back
+ * that long before it goes, so that it is surely out while the next reserves come.
+ */
+function countScripts(prefix: string, holdFirstMs = 0): { scripts: number; restore(): void } {
+  const send = Redis.prototype.sendCommand
+  const counted = { scripts: 0, restore: () => spy.mockRestore() }
+  const spy = vi.spyOn(Redis.prototype, 'sendCommand').mockImplementation(function (this: Redis, command, stream) {
+    const ours = command.name === 'evalsha' && command.args.some((a) => typeof a === 'string' && a.startsWith(prefix))
+    if (ours && ++counted.scripts === 1 && holdFirstMs > 0) {
+      setTimeout(() => void send.call(this, command, stream), holdFirstMs)
+      return command.promise
+    }
+    return send.call(this, command, stream)
+  })
+  return counted
+}
+
 describe('redis limit store batching', () => {
   it.runIf(redisUp)('sends the reserves that arrive while a batch is out as one next batch (group commit)', async () => {
     const prefix = `test:${randomUUID()}:`
     const store = new RedisLimitStore({ url: REDIS_URL, prefix })
     opened.push(store)
     await store.ready()
-    // Every batch script this store sends is counted, and the first is held back 500 ms, so that it is surely out while
-    // the next reserves come (a real round trip is far shorter than a loaded machine's event-loop turns).
-    const send = Redis.prototype.sendCommand
-    let scripts = 0
-    const spy = vi.spyOn(Redis.prototype, 'sendCommand').mockImplementation(function (this: Redis, command, stream) {
-      const ours = command.name === 'evalsha' && command.args.some((a) => typeof a === 'string' && a.startsWith(prefix))
-      if (ours && ++scripts === 1) {
-        setTimeout(() => void send.call(this, command, stream), 500)
-        return command.promise
-      }
-      return send.call(this, command, stream)
-    })
+    // A real round trip is far shorter than a loaded machine's event-loop turns: the first batch is held back 500 ms.
+    const counted = countScripts(prefix, 500)
     try {
       const answers: Promise<{ states: { count: number }[] }>[] = []
       // One reserve per event-loop turn, 11 turns: without group commit, each turn would be its own script.
@@ -103,9 +111,9 @@ describe('redis limit store batching', () => {
       }
       const states = await Promise.all(answers)
       expect(states.map((s) => s.states[0]!.count).sort((a, b) => a - b)).toEqual([...Array(11).keys()].map((i) => i + 1))
-      expect(scripts).toBe(2)
+      expect(counted.scripts).toBe(2)
     } finally {
-      spy.mockRestore()
+      counted.restore()
     }
   })
 })
@@ -117,16 +125,6 @@ describe('redis limit store leases', () => {
     opened.push(store)
     await store.ready()
     return store
-  }
-  /** Counts this prefix's batch scripts (EVALSHA) from here on. */
-  const countScripts = (p: string) => {
-    const send = Redis.prototype.sendCommand
-    const counted = { scripts: 0, restore: () => spy.mockRestore() }
-    const spy = vi.spyOn(Redis.prototype, 'sendCommand').mockImplementation(function (this: Redis, command, stream) {
-      if (command.name === 'evalsha' && command.args.some((a) => typeof a === 'string' && a.startsWith(p))) counted.scripts++
-      return send.call(this, command, stream)
-    })
-    return counted
   }
   const req = (key: string, limit: number) => ({ key, limit, windowMs: 60_000, tokens: false })
   const tok = (key: string, limit: number) => ({ key, limit, windowMs: 60_000, tokens: true })
