@@ -1,4 +1,4 @@
-import type { CounterEntry, CounterState, Reservation } from './limit-store.js'
+import type { CounterDelta, CounterEntry, CounterState, Reservation } from './limit-store.js'
 
 /**
  * A lease asks for this many requests' worth of units at most (a request counter's 256 requests, a token counter's 256
@@ -33,13 +33,6 @@ interface Lease {
   touched: boolean
 }
 
-/** A counter's units to give back to Redis (a negative `delta`), in the window they were counted in. */
-export interface LeaseReturn {
-  key: string
-  window: string
-  delta: number
-}
-
 /**
  * The leases one replica holds on shared counters (Envoy's rate-limit-quota idea: a quota assigned to an instance, used
  * locally). A lease is part of a counter's count in Redis, taken by the same atomic script that checks and counts a
@@ -51,7 +44,7 @@ export class CounterLeases {
   #sweeper: NodeJS.Timeout | undefined
 
   /** `giveBack`: where idle leases go (Redis, in the next batch). */
-  constructor(private readonly giveBack: (returns: LeaseReturn[]) => void) {}
+  constructor(private readonly giveBack: (returns: CounterDelta[]) => void) {}
 
   /** Admits a request from the leases alone when every counter's lease has room for it (a token counter: for `want`). */
   take(entries: readonly CounterEntry[], want: number): Reservation | undefined {
@@ -75,7 +68,7 @@ export class CounterLeases {
    * Before a request goes to Redis: the leases too small for it are given up, their units returned in the same script
    * (ahead of the request), so the request is checked against all the room there is.
    */
-  surrender(entries: readonly CounterEntry[], want: number, returns: LeaseReturn[]): void {
+  surrender(entries: readonly CounterEntry[], want: number, returns: CounterDelta[]): void {
     for (const e of entries) {
       const lease = this.#leases.get(e.key)
       if (!lease || lease.unused >= (e.tokens ? want : 1)) continue
@@ -116,8 +109,8 @@ export class CounterLeases {
   }
 
   /** Gives every lease back (closing). */
-  returnAll(): LeaseReturn[] {
-    const returns: LeaseReturn[] = []
+  returnAll(): CounterDelta[] {
+    const returns: CounterDelta[] = []
     const now = performance.now()
     for (const [key, lease] of this.#leases) if (lease.unused > 0 && lease.endsAt > now) returns.push({ key, window: lease.window, delta: -lease.unused })
     this.clear()
@@ -133,7 +126,7 @@ export class CounterLeases {
 
   #sweep(): void {
     const now = performance.now()
-    const returns: LeaseReturn[] = []
+    const returns: CounterDelta[] = []
     for (const [key, lease] of this.#leases) {
       if (lease.endsAt <= now) this.#leases.delete(key)
       else if (!lease.touched) {

@@ -17,6 +17,13 @@ export interface CounterState {
   window: string
 }
 
+/** Units to add to one counter in the window named (negative to give back): a settle, or a lease returned. */
+export interface CounterDelta {
+  key: string
+  window: string
+  delta: number
+}
+
 export interface Reservation {
   admitted: boolean
   /** Tokens reserved on every token counter (0 when there are none or the request was refused). */

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
-import { CounterLeases, LEASE_SHARE, type LeaseReturn } from './counter-leases.js'
-import type { CounterEntry, LimitStore, Reservation } from './limit-store.js'
+import { CounterLeases, LEASE_SHARE } from './counter-leases.js'
+import type { CounterDelta, CounterEntry, LimitStore, Reservation } from './limit-store.js'
 
 /**
  * One batch as one script (atomic on the server): first the settles gathered since the last batch (leases given back among
@@ -126,7 +126,7 @@ export class RedisLimitStore implements LimitStore {
     void this.#settledPromise().catch(() => {})
   })
   /** Pending adjustments by `key window` (summed), and the promise their callers wait on. */
-  #pending = new Map<string, LeaseReturn>()
+  #pending = new Map<string, CounterDelta>()
   #settled: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined
   #timer: NodeJS.Timeout | undefined
   /** Reserves of this event-loop turn, sent together once it is over. */
@@ -224,7 +224,7 @@ export class RedisLimitStore implements LimitStore {
       else reserves.push(r)
     }
     this.#reserves = []
-    const returns: LeaseReturn[] = []
+    const returns: CounterDelta[] = []
     for (const r of reserves) this.#leases.surrender(r.entries, r.want, returns)
     for (const b of returns) this.#queueAdjust(b.key, b.window, b.delta)
     const adjusts = this.#pending
