@@ -38,7 +38,13 @@ kind: HTTPRoute
 metadata: {name: echo, namespace: llm}
 spec:
   parentRefs: [{name: maas-gateway, namespace: gw}]
-  rules: [{name: echo, matches: [{path: {type: PathPrefix, value: /echo}}], backendRefs: [{kind: Service, name: echo, port: 80}]}]
+  rules:
+  - {name: echo, matches: [{path: {type: PathPrefix, value: /echo}}], backendRefs: [{kind: Service, name: echo, port: 80}]}
+  # The route sets the upstream's own credential: the client's key is taken out before route filters run.
+  - name: echo-signed
+    matches: [{path: {type: PathPrefix, value: /echo/signed}}]
+    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: Authorization, value: Bearer upstream-token}]}}]
+    backendRefs: [{kind: Service, name: echo, port: 80}]
 ---
 apiVersion: kuadrant.io/v1
 kind: AuthPolicy

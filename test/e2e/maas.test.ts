@@ -155,4 +155,13 @@ describe.runIf(ready)('the MaaS door, two replicas sharing PostgreSQL keys and R
     const everything = [JSON.stringify(await a.accessLog()), JSON.stringify(await b.accessLog()), a.stdout(), a.stderr(), b.stdout(), b.stderr()].join('\n')
     for (const k of keys) expect(everything).not.toContain(k)
   })
+
+  it('takes the key out before the route\'s header filters, so a route may send the upstream its own credential', async () => {
+    const { key } = await createKey(adminOf(a), 'burst')
+    keys.push(key)
+    const res = await post(maas(a), '/echo/signed', key, '{}')
+    const seen = (await res.json()) as { headers: Record<string, string> }
+    expect(seen.headers.authorization).toBe('Bearer upstream-token')
+    expect(JSON.stringify(seen)).not.toContain(key)
+  })
 })
