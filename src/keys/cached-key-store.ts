@@ -73,17 +73,18 @@ export class CachedKeyStore implements ApiKeyStore {
   }
 
   verify(key: string): Promise<ApiKeyRecord | undefined> | ApiKeyRecord | undefined {
-    if (this.clock() - this.checkedAt < REVISION_POLL_MS) {
-      const known = this.verified.get(key)
-      if (known) return this.active(known) ? known : undefined
-    }
+    if (this.clock() - this.checkedAt >= REVISION_POLL_MS) return this.checkRevision().then(() => this.verifyKnown(key))
+    return this.verifyKnown(key)
+  }
+
+  /** A key verified since the last revision change is answered from memory; any other is looked up. */
+  private verifyKnown(key: string): Promise<ApiKeyRecord | undefined> | ApiKeyRecord | undefined {
+    const known = this.verified.get(key)
+    if (known) return this.active(known) ? known : undefined
     return this.verifyFromTable(key)
   }
 
   private async verifyFromTable(key: string): Promise<ApiKeyRecord | undefined> {
-    if (this.clock() - this.checkedAt >= REVISION_POLL_MS) await this.checkRevision()
-    const known = this.verified.get(key)
-    if (known) return this.active(known) ? known : undefined
     const parsed = parseApiKey(key)
     if (!parsed) return undefined
     const generation = this.generation
