@@ -31,8 +31,8 @@ export interface ResponseTap {
  * The handler calls them in order; any of the first two throws AdmissionDenial.
  */
 export interface AdmissionTicket {
-  /** Identity from the request head (no body read yet for an unauthenticated client). */
-  authenticate(): Promise<void> | void
+  /** Identity from the request head (no body read yet for an unauthenticated client); a promise only when it must wait. */
+  authenticate(): Promise<void> | undefined
   /**
    * The request headers that carry the client's credentials: they are left out of what goes upstream when the headers are
    * copied (a property deleted afterwards would turn the object into a slow dictionary for the rest of its way).
@@ -45,9 +45,10 @@ export interface AdmissionTicket {
   /**
    * Model permission and rate limits. Returns the top-level fields a pool request's body must get (a token cap,
    * `stream_options`), if any; `body` itself is only read. A cap never goes past the context length of `servers` (the
-   * pool the request may go to), read only when a cap is added.
+   * pool the request may go to), read only when a cap is added. A promise only when the answer must be waited for (the
+   * counter store asked): most requests then take no event-loop turn here.
    */
-  admit(body: Readonly<Record<string, unknown>> | undefined, servers?: ModelServers): Promise<Record<string, unknown> | undefined>
+  admit(body: Readonly<Record<string, unknown>> | undefined, servers?: ModelServers): Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>
   /** Headers for the client's response (rate-limit state). */
   readonly responseHeaders: Record<string, string> | undefined
   /** Set by admit() when the response must be rewritten for the client. */

@@ -4,14 +4,29 @@
  * field it has is replaced by serialising the whole (parsed) body. `parsed` gets the fields too, for the picker.
  */
 export function withTopLevelFields(raw: Buffer, parsed: Record<string, unknown>, fields: Readonly<Record<string, unknown>>): Buffer {
-  const names = Object.keys(fields)
-  const present = names.some((name) => Object.hasOwn(parsed, name))
-  const empty = Object.keys(parsed).length === 0
+  let added = ''
+  let present = false
+  for (const name in fields) {
+    if (Object.hasOwn(parsed, name)) present = true
+    added += `,${JSON.stringify(name)}:${JSON.stringify(fields[name])}`
+  }
+  const empty = isEmpty(parsed)
   Object.assign(parsed, fields)
   const close = lastClosingBrace(raw)
   if (present || close === -1) return Buffer.from(JSON.stringify(parsed))
-  const added = names.map((name) => `${JSON.stringify(name)}:${JSON.stringify(fields[name])}`).join(',')
-  return Buffer.concat([raw.subarray(0, close), Buffer.from(empty ? added : `,${added}`), raw.subarray(close)])
+  // One buffer, written in place: the body's head, the new fields, its closing brace (and any whitespace after it).
+  const text = empty ? added.slice(1) : added
+  const size = Buffer.byteLength(text)
+  const out = Buffer.allocUnsafe(raw.length + size)
+  raw.copy(out, 0, 0, close)
+  out.write(text, close)
+  raw.copy(out, close + size, close)
+  return out
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false
+  return true
 }
 
 /** JSON allows whitespace after the top-level value: the object's `}` is the last byte that is not space. */

@@ -109,7 +109,8 @@ export class RequestHandler {
     ex.record.route_name = match.routeName
     // authenticate: from the head alone, before any body is read.
     const ticket = state.admission?.(match.routeKey, match.ruleIndex)?.start({ method: req.method ?? 'GET', path, query, host, headers: req.headers }, ex.record)
-    if (ticket) await ticket.authenticate()
+    const authenticating = ticket?.authenticate()
+    if (authenticating) await authenticating
     const rewrite = applyRouteFilters(match, path, ticket ? ticket.upstreamQuery : query, host, this.listener.scheme, this.listener.port)
     if (rewrite.redirect) {
       res.writeHead(rewrite.redirect.status, { location: rewrite.redirect.location, 'content-length': 0 })
@@ -138,7 +139,8 @@ export class RequestHandler {
     else {
       const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && !(req as Http2ServerRequest).stream.endAfterHeaders)
       if (hasBody) forward.body = req as IncomingMessage
-      if (ticket) await this.#admit(ticket, undefined, undefined, forward)
+      const admitting = ticket && this.#admit(ticket, undefined, undefined, forward)
+      if (admitting) await admitting
       done = this.proxy.forward(forward, res, backend, retry)
       if (ticket) done = done.finally(() => ticket.settle(forward.status, forward.watch.usage()))
     }
@@ -164,7 +166,8 @@ export class RequestHandler {
     const body = await readRequestBody(req, this.options.maxBodyBytes)
     ex.record.bytes_received = body.length
     const parsed = parseInferenceBody(body)
-    if (ticket) await this.#admit(ticket, body, parsed, forward, pool)
+    const admitting = ticket && this.#admit(ticket, body, parsed, forward, pool)
+    if (admitting) await admitting
     // settle runs however the exchange ends (a pick or connect failure gives the token reservation back).
     try {
       const explain = headerValue(req.headers['x-maitred-explain']) === '1'
@@ -201,9 +204,18 @@ export class RequestHandler {
     }
   }
 
-  /** admit: model permission and rate limits (the body may be changed to cap its tokens); settle follows the exchange. */
-  async #admit(ticket: AdmissionTicket, body: Buffer | undefined, parsed: Record<string, unknown> | undefined, forward: RouteForward, pool?: PoolBackend): Promise<void> {
-    const fields = await ticket.admit(parsed, pool)
+  /**
+   * admit: model permission and rate limits (the body may be changed to cap its tokens); settle follows the exchange. A
+   * promise only when the ticket's answer is one.
+   */
+  #admit(ticket: AdmissionTicket, body: Buffer | undefined, parsed: Record<string, unknown> | undefined, forward: RouteForward, pool?: PoolBackend): Promise<void> | undefined {
+    const fields = ticket.admit(parsed, pool)
+    if (fields instanceof Promise) return fields.then((f) => this.#admitted(ticket, body, parsed, forward, f))
+    this.#admitted(ticket, body, parsed, forward, fields)
+    return undefined
+  }
+
+  #admitted(ticket: AdmissionTicket, body: Buffer | undefined, parsed: Record<string, unknown> | undefined, forward: RouteForward, fields: Record<string, unknown> | undefined): void {
     if (fields && body && parsed) forward.rewrittenBody = withTopLevelFields(body, parsed, fields)
     forward.tap = ticket.tap
     forward.admissionHeaders = ticket.responseHeaders

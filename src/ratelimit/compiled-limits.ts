@@ -2,12 +2,15 @@ import { durationToMs } from '../config/object-meta.js'
 import type { RateLimit } from '../config/policy-common.js'
 import { celText, compileCel, compileWhen, requestFields, type CelContext } from '../auth/cel.js'
 import type { CounterEntry } from './limit-store.js'
+import { rateLimitHeaderParts, type RateLimitHeaderParts } from './rate-limit-headers.js'
 
 /** A counter entry with the names it is reported under (metrics, headers). */
 export interface LimitEntry extends CounterEntry {
   policy: string
   name: string
   window: string
+  /** The parts of its rate-limit headers that do not change from request to request (worked out once per rate). */
+  headers: RateLimitHeaderParts
 }
 
 /** Paths remembered per identity at most (then forgotten all at once): a client choosing paths cannot grow memory. */
@@ -17,7 +20,7 @@ interface CompiledLimit {
   name: string
   when: (context: CelContext) => boolean
   counters: ((context: CelContext) => unknown)[]
-  rates: { limit: number; window: string; windowMs: number }[]
+  rates: { limit: number; window: string; windowMs: number; headers: RateLimitHeaderParts }[]
 }
 
 /**
@@ -42,7 +45,10 @@ export class CompiledLimits {
       name,
       when: compileWhen(limit.when),
       counters: (limit.counters ?? []).map((c) => compileCel(c.expression)),
-      rates: limit.rates.map((r) => ({ limit: r.limit, window: r.window, windowMs: durationToMs(r.window) })),
+      rates: limit.rates.map((r) => {
+        const windowMs = durationToMs(r.window)
+        return { limit: r.limit, window: r.window, windowMs, headers: rateLimitHeaderParts(name, r.limit, r.window, windowMs) }
+      }),
     }))
     const sources = [...(block.when ?? []).map((w) => w.predicate)]
     for (const limit of Object.values(block.limits)) sources.push(...(limit.when ?? []).map((w) => w.predicate), ...(limit.counters ?? []).map((c) => c.expression))
@@ -84,6 +90,7 @@ export class CompiledLimits {
           policy: this.policy,
           name: limit.name,
           window: rate.window,
+          headers: rate.headers,
         })
     }
   }

@@ -54,13 +54,14 @@ export class CounterLeases {
       if (!lease || lease.endsAt <= now || lease.unused < (e.tokens ? want : 1)) return undefined
     }
     let tokens = false
-    const states: CounterState[] = entries.map((e) => {
+    const states: CounterState[] = []
+    for (const e of entries) {
       const lease = this.#leases.get(e.key)!
       lease.unused -= e.tokens ? want : 1
       lease.touched = true
       tokens ||= e.tokens
-      return { count: lease.seen - lease.unused, resetMs: lease.endsAt - now, window: lease.window }
-    })
+      states.push({ count: lease.seen - lease.unused, resetMs: lease.endsAt - now, window: lease.window })
+    }
     return { admitted: true, granted: tokens ? want : 0, states }
   }
 
@@ -77,7 +78,7 @@ export class CounterLeases {
     }
   }
 
-  /** How many units beyond the request's own a lease on this counter asks Redis for: a top-up to 32 requests' worth. */
+  /** How many units beyond the request's own a lease on this counter asks Redis for: a top-up to LEASE_REQUESTS requests' worth. */
   ask(entry: CounterEntry, want: number): number {
     return Math.max(0, LEASE_REQUESTS * (entry.tokens ? Math.max(want, 1) : 1) - (this.#leases.get(entry.key)?.unused ?? 0))
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import type { LimitStore } from './limit-store.js'
+import type { LimitStore, Reservation } from './limit-store.js'
 import { MemoryLimitStore } from './memory.js'
 import { LEASE_IDLE_MS, LEASE_REQUESTS } from './counter-leases.js'
 import { RedisLimitStore } from './redis.js'
@@ -103,7 +103,7 @@ describe('redis limit store batching', () => {
     // A real round trip is far shorter than a loaded machine's event-loop turns: the first batch is held back 500 ms.
     const counted = countScripts(prefix, 500)
     try {
-      const answers: Promise<{ states: { count: number }[] }>[] = []
+      const answers: (Reservation | Promise<Reservation>)[] = []
       // One reserve per event-loop turn, 11 turns: without group commit, each turn would be its own script.
       for (let turn = 0; turn < 11; turn++) {
         answers.push(store.reserve([{ key: 'g', limit: 100, windowMs: 60_000, tokens: false }], 0, 0))
@@ -135,9 +135,16 @@ describe('redis limit store leases', () => {
     const counted = countScripts(p)
     try {
       const counts: number[] = []
-      for (let i = 0; i < 20; i++) counts.push((await store.reserve([req('r', 1_000_000), tok('t', 1_000_000)], 10, 20)).states[0]!.count)
+      const answers: (Reservation | Promise<Reservation>)[] = []
+      for (let i = 0; i < 20; i++) {
+        const answer = store.reserve([req('r', 1_000_000), tok('t', 1_000_000)], 10, 20)
+        answers.push(answer)
+        counts.push((await answer).states[0]!.count)
+      }
       expect(counts).toEqual([...Array(20).keys()].map((i) => i + 1))
       expect(counted.scripts).toBe(1)
+      // The first waited for Redis; the lease answers the others at once, without a promise (no event-loop turn).
+      expect(answers.map((a) => a instanceof Promise)).toEqual([true, ...Array<boolean>(19).fill(false)])
       // Redis counts what this replica holds: 1 request and a lease of LEASE_REQUESTS more; 20 tokens and that × 20 more.
       const raw = new Redis(REDIS_URL)
       expect(await raw.hget(`${p}r`, 'n')).toBe(String(1 + LEASE_REQUESTS))
@@ -145,7 +152,7 @@ describe('redis limit store leases', () => {
       raw.disconnect()
       // Tokens given back go to the lease (no script); the lease then covers more requests.
       const t = await store.reserve([tok('t', 1_000_000)], 10, 20)
-      await store.adjust([{ key: 't', window: t.states[0]!.window }], -15)
+      expect(store.adjust([{ key: 't', window: t.states[0]!.window }], -15)).toBeUndefined()
       expect(counted.scripts).toBe(1)
     } finally {
       counted.restore()
@@ -213,7 +220,7 @@ describe('redis limit store leases', () => {
       admin.disconnect()
       await new Promise((r) => setTimeout(r, 50))
       // The lease is gone: the next request is Redis's to answer (once reconnected) or the failure mode's.
-      await store.reserve([req('lost', 1_000_000)], 0, 0).catch(() => undefined)
+      await Promise.resolve(store.reserve([req('lost', 1_000_000)], 0, 0)).catch(() => undefined)
       expect(counted.scripts).toBe(1)
     } finally {
       counted.restore()

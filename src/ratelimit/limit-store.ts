@@ -34,11 +34,12 @@ export interface Reservation {
 /**
  * Where counters live. `reserve` is atomic (Limitador's semantics): every entry is checked before any is incremented —
  * request counters must have room for 1, token counters for `need`; if all do, request counters take 1 and token counters
- * take min(`want`, the least room left). Windows are fixed and start at a counter's first hit.
+ * take min(`want`, the least room left). Windows are fixed and start at a counter's first hit. A store that can answer at
+ * once (in memory, or from a lease) does so without a promise: the request path then takes no event-loop turn for it.
  */
 export interface LimitStore {
-  reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation>
-  /** Adds `delta` (negative to give back) to each counter whose window is still the one named. */
-  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void>
+  reserve(entries: readonly CounterEntry[], need: number, want: number): Reservation | Promise<Reservation>
+  /** Adds `delta` (negative to give back) to each counter whose window is still the one named; a promise when it is not done yet. */
+  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> | undefined
   close(): Promise<void>
 }

@@ -15,7 +15,7 @@ export class MemoryLimitStore implements LimitStore {
     this.#sweeper = setInterval(() => this.#sweep(), 1000).unref()
   }
 
-  reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation> {
+  reserve(entries: readonly CounterEntry[], need: number, want: number): Reservation {
     const now = this.now()
     const live = entries.map((e) => this.#live(e.key, now))
     let room = want
@@ -36,16 +36,16 @@ export class MemoryLimitStore implements LimitStore {
       }
       return { count: c?.count ?? 0, resetMs: c ? c.expiresAt - now : e.windowMs, window: c?.window ?? '' }
     })
-    return Promise.resolve({ admitted: !refused, granted, states })
+    return { admitted: !refused, granted, states }
   }
 
-  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
+  adjust(entries: readonly { key: string; window: string }[], delta: number): undefined {
     const now = this.now()
     for (const e of entries) {
       const c = this.#live(e.key, now)
       if (c && c.window === e.window) c.count = Math.max(0, c.count + delta)
     }
-    return Promise.resolve()
+    return undefined
   }
 
   close(): Promise<void> {

@@ -1,19 +1,32 @@
 import type { CounterState } from './limit-store.js'
 import type { LimitEntry } from './compiled-limits.js'
 
+/** What a limit's headers say whatever its count: the quota (both forms) and the policy's quoted name. */
+export interface RateLimitHeaderParts {
+  limit: string
+  policy: string
+  name: string
+}
+
+export function rateLimitHeaderParts(name: string, limit: number, window: string, windowMs: number): RateLimitHeaderParts {
+  const windowS = Math.max(1, Math.round(windowMs / 1000))
+  const quoted = JSON.stringify(`${name}-${window}`)
+  return { limit: `${limit}, ${limit};w=${windowS}`, policy: `${quoted};q=${limit};w=${windowS}`, name: quoted }
+}
+
 /**
  * Limitador's draft-03 headers (`X-RateLimit-*`, reset as seconds from now) and the IETF draft's `RateLimit-Policy` /
  * `RateLimit`, for the counter closest to its limit.
  */
 export function rateLimitHeaders(entry: LimitEntry, state: CounterState, remaining: number): Record<string, string> {
-  const windowS = Math.max(1, Math.round(entry.windowMs / 1000))
+  const parts = entry.headers
   const resetS = Math.max(0, Math.ceil(state.resetMs / 1000))
-  const name = JSON.stringify(`${entry.name}-${entry.window}`)
+  const left = Math.max(0, remaining)
   return {
-    'x-ratelimit-limit': `${entry.limit}, ${entry.limit};w=${windowS}`,
-    'x-ratelimit-remaining': String(Math.max(0, remaining)),
+    'x-ratelimit-limit': parts.limit,
+    'x-ratelimit-remaining': String(left),
     'x-ratelimit-reset': String(resetS),
-    'ratelimit-policy': `${name};q=${entry.limit};w=${windowS}`,
-    ratelimit: `${name};r=${Math.max(0, remaining)};t=${resetS}`,
+    'ratelimit-policy': parts.policy,
+    ratelimit: `${parts.name};r=${left};t=${resetS}`,
   }
 }

@@ -32,6 +32,21 @@ describe('RateLimiter', () => {
     expect((await limiter.admit(context('a', '/v1/models'), 0, 0)).admitted).toBe(true)
   })
 
+  it('decides at once when the store answers at once, and waits only for a store that must be asked', async () => {
+    const memory = new MemoryLimitStore()
+    const now = new RateLimiter(memory, limits(false), limits(true), 'fail-closed', () => {})
+    const decision = now.admit(context('a'), 10, 10)
+    expect(decision).not.toBeInstanceOf(Promise)
+    expect(decision).toMatchObject({ admitted: true, granted: 10 })
+    if (decision instanceof Promise || !decision.admitted) throw new Error('unreachable')
+    expect(now.settle(decision.hold!, 4)).toBeUndefined()
+    const remote: LimitStore = { reserve: (e, n, w) => Promise.resolve(memory.reserve(e, n, w)), adjust: () => Promise.resolve(), close: () => Promise.resolve() }
+    const later = new RateLimiter(remote, limits(false), undefined, 'fail-closed', () => {})
+    const waited = later.admit(context('b'), 0, 0)
+    expect(waited).toBeInstanceOf(Promise)
+    expect(await waited).toMatchObject({ admitted: true, headers: { 'x-ratelimit-limit': '2, 2;w=60', 'x-ratelimit-remaining': '1', ratelimit: '"free-1m";r=1;t=60' } })
+  })
+
   it('applies the failure mode when the store does not answer', async () => {
     const broken: LimitStore = { reserve: () => Promise.reject(new Error('ECONNREFUSED')), adjust: () => Promise.resolve(), close: () => Promise.resolve() }
     const seen: string[] = []

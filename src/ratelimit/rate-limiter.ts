@@ -1,6 +1,6 @@
 import type { CelContext } from '../auth/cel.js'
 import type { CompiledLimits, LimitEntry } from './compiled-limits.js'
-import type { LimitStore } from './limit-store.js'
+import type { LimitStore, Reservation } from './limit-store.js'
 import { rateLimitHeaders } from './rate-limit-headers.js'
 
 /** What happens when the counter store cannot answer: refuse with 503, or let requests through uncounted. */
@@ -38,29 +38,46 @@ export class RateLimiter {
     return this.tokens !== undefined
   }
 
-  /** `need`/`want` are the tokens to reserve; without them (no body) token limits are not counted. */
-  async admit(context: CelContext, need: number, want: number): Promise<LimitDecision> {
+  /**
+   * `need`/`want` are the tokens to reserve; without them (no body) token limits are not counted. A store that answers at
+   * once (in memory, from a lease) gives the decision at once, without a promise.
+   */
+  admit(context: CelContext, need: number, want: number): LimitDecision | Promise<LimitDecision> {
     const entries: LimitEntry[] = []
     this.requests?.collect(context, entries)
     if (need > 0) this.tokens?.collect(context, entries)
     if (entries.length === 0) return { admitted: true, headers: undefined, hold: undefined, granted: want }
-    let reservation
+    let reservation: Reservation | Promise<Reservation>
     try {
-      reservation = await this.store.reserve(entries, need, want)
+      reservation = this.store.reserve(entries, need, want)
     } catch (err) {
-      for (const e of entries) this.observe(e, 'unavailable')
-      if (this.failureMode === 'fail-open') return { admitted: true, headers: undefined, hold: undefined, granted: want }
-      return { admitted: false, status: 503, headers: {}, message: `rate limit store unavailable (failure mode fail-closed): ${(err as Error).message}`, entry: undefined }
+      return this.#unavailable(entries, want, err)
     }
+    if (reservation instanceof Promise)
+      return reservation.then(
+        (r) => this.#decide(entries, need, want, r),
+        (err: unknown) => this.#unavailable(entries, want, err),
+      )
+    return this.#decide(entries, need, want, reservation)
+  }
+
+  #unavailable(entries: readonly LimitEntry[], want: number, err: unknown): LimitDecision {
+    for (const e of entries) this.observe(e, 'unavailable')
+    if (this.failureMode === 'fail-open') return { admitted: true, headers: undefined, hold: undefined, granted: want }
+    return { admitted: false, status: 503, headers: {}, message: `rate limit store unavailable (failure mode fail-closed): ${(err as Error).message}`, entry: undefined }
+  }
+
+  #decide(entries: readonly LimitEntry[], need: number, want: number, reservation: Reservation): LimitDecision {
     const { states } = reservation
     if (!reservation.admitted) {
       // The counter that refused: a request counter already full, or the token counter with the least room.
       let worst = -1
       let worstRoom = Infinity
-      entries.forEach((e, i) => {
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!
         const room = e.limit - states[i]!.count - (e.tokens ? need : 1)
         if (room < 0 && room < worstRoom) ((worst = i), (worstRoom = room))
-      })
+      }
       const entry = entries[worst === -1 ? 0 : worst]!
       const state = states[worst === -1 ? 0 : worst]!
       this.observe(entry, 'limited')
@@ -71,19 +88,23 @@ export class RateLimiter {
     }
     let closest = -1
     let closestLeft = Infinity
-    const held: { key: string; window: string }[] = []
-    entries.forEach((e, i) => {
+    let held: { key: string; window: string }[] | undefined
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!
       this.observe(e, 'admitted')
-      if (e.tokens) held.push({ key: e.key, window: states[i]!.window })
+      if (e.tokens) (held ??= []).push({ key: e.key, window: states[i]!.window })
       else if (e.limit - states[i]!.count < closestLeft) ((closest = i), (closestLeft = e.limit - states[i]!.count))
-    })
+    }
     const headers = closest >= 0 ? rateLimitHeaders(entries[closest]!, states[closest]!, closestLeft) : undefined
-    const hold = held.length > 0 ? { granted: reservation.granted, counters: held } : undefined
+    const hold = held ? { granted: reservation.granted, counters: held } : undefined
     return { admitted: true, headers, hold, granted: hold ? reservation.granted : want }
   }
 
-  /** Settles a reservation to the tokens really used (0 gives it all back). Errors are the store's to log, never the request's. */
-  settle(hold: TokenHold, used: number): Promise<void> {
+  /**
+   * Settles a reservation to the tokens really used (0 gives it all back); a promise when the store has yet to count it.
+   * Errors are the store's to log, never the request's.
+   */
+  settle(hold: TokenHold, used: number): Promise<void> | undefined {
     return this.store.adjust(hold.counters, used - hold.granted)
   }
 }

@@ -171,23 +171,23 @@ export class RedisLimitStore implements LimitStore {
     })
   }
 
-  reserve(entries: readonly CounterEntry[], need: number, want: number): Promise<Reservation> {
+  reserve(entries: readonly CounterEntry[], need: number, want: number): Reservation | Promise<Reservation> {
     const leased = this.#leases.take(entries, want)
-    if (leased) return Promise.resolve(leased)
+    if (leased) return leased
     return new Promise((resolve, reject) => {
       if (this.#reserves.push({ entries, need, want, resolve, reject }) === 1) setImmediate(this.#send)
     })
   }
 
-  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> {
-    if (delta === 0) return Promise.resolve()
+  adjust(entries: readonly { key: string; window: string }[], delta: number): Promise<void> | undefined {
+    if (delta === 0) return undefined
     let queued = false
     for (const e of entries) {
       if (this.#leases.settle(e.key, e.window, delta)) continue
       this.#queueAdjust(e.key, e.window, delta)
       queued = true
     }
-    return queued ? this.#settledPromise() : Promise.resolve()
+    return queued ? this.#settledPromise() : undefined
   }
 
   #queueAdjust(key: string, window: string, delta: number): void {

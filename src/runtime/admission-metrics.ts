@@ -1,5 +1,12 @@
 import type { Registry } from 'prom-client'
-import { BoundCounter } from '../observability/bound-metrics.js'
+import { BoundCounter, type CounterSeries } from '../observability/bound-metrics.js'
+
+/** The series one tier's requests and tokens are counted in. */
+export interface TierSeries {
+  requests: CounterSeries
+  prompt: CounterSeries
+  completion: CounterSeries
+}
 
 /** Auth and rate-limit decisions and per-tier usage; labelled by gateway, policy, limit and tier — never by key. */
 export class AdmissionMetrics {
@@ -7,6 +14,7 @@ export class AdmissionMetrics {
   readonly rateLimit: BoundCounter
   readonly tierRequests: BoundCounter
   readonly tierTokens: BoundCounter
+  readonly #tiers = new Map<string, TierSeries>()
 
   constructor(registry: Registry) {
     const registers = [registry]
@@ -19,5 +27,12 @@ export class AdmissionMetrics {
     })
     this.tierRequests = new BoundCounter({ name: 'maitred_tier_requests_total', help: 'Requests admitted per API-key tier.', labelNames: ['tier'], registers })
     this.tierTokens = new BoundCounter({ name: 'maitred_tier_tokens_total', help: 'Tokens used per API-key tier (kind: prompt, completion).', labelNames: ['tier', 'kind'], registers })
+  }
+
+  /** A tier's series, resolved once per tier: they are updated on every request. */
+  tier(name: string): TierSeries {
+    let series = this.#tiers.get(name)
+    if (!series) this.#tiers.set(name, (series = { requests: this.tierRequests.labels(name), prompt: this.tierTokens.labels(name, 'prompt'), completion: this.tierTokens.labels(name, 'completion') }))
+    return series
   }
 }
