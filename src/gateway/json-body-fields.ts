@@ -8,7 +8,7 @@ export function withTopLevelFields(raw: Buffer, parsed: Record<string, unknown>,
   let present = false
   for (const name in fields) {
     if (Object.hasOwn(parsed, name)) present = true
-    added += `,${JSON.stringify(name)}:${JSON.stringify(fields[name])}`
+    added += `,${JSON.stringify(name)}:${json(fields[name])}`
   }
   const empty = isEmpty(parsed)
   Object.assign(parsed, fields)
@@ -22,6 +22,16 @@ export function withTopLevelFields(raw: Buffer, parsed: Record<string, unknown>,
   out.write(text, close)
   raw.copy(out, close + size, close)
   return out
+}
+
+/** The JSON of frozen values (constants, such as the gateway's usage request) is remembered. */
+const FROZEN_JSON = new WeakMap<object, string>()
+
+function json(value: unknown): string {
+  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return JSON.stringify(value)
+  let text = FROZEN_JSON.get(value)
+  if (text === undefined) FROZEN_JSON.set(value, (text = JSON.stringify(value)))
+  return text
 }
 
 function isEmpty(object: object): boolean {

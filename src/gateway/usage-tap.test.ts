@@ -28,6 +28,7 @@ describe('UsageEventStrip', () => {
     const chunks = [delta, delta, usage, 'data: [DONE]\n\n'].map((c) => Buffer.from(c))
     const out = chunks.map((c) => strip.transform(c))
     expect(out[0]).toBe(chunks[0])
+    expect(out[2]).toHaveLength(0)
     expect(Buffer.concat([...out, strip.end() ?? Buffer.alloc(0)]).toString()).toBe(delta + delta + 'data: [DONE]\n\n')
   })
 

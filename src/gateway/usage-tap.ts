@@ -2,6 +2,7 @@ import type { ResponseTap } from './admission.js'
 
 const EVENT_END = Buffer.from('\n\n')
 const USAGE = Buffer.from('"usage"')
+const NOTHING = Buffer.alloc(0)
 
 /**
  * Keeps from the client the usage-only event (`"choices":[]`) of a 2xx stream when the gateway itself asked for it
@@ -20,8 +21,12 @@ export class UsageEventStrip implements ResponseTap {
 
   transform(chunk: Buffer): Buffer {
     if (!this.#active) return chunk
-    // Most chunks are whole token events without usage: passed as they are.
-    if (!this.#pending && chunk.indexOf(USAGE) === -1 && endsWithEventEnd(chunk)) return chunk
+    if (!this.#pending && endsWithEventEnd(chunk)) {
+      // Most chunks are whole token events without usage: passed as they are. The engines send the usage event as a
+      // chunk of its own too: dropped whole, nothing cut or copied.
+      if (chunk.indexOf(USAGE) === -1) return chunk
+      if (chunk.indexOf(EVENT_END) === chunk.length - 2 && isUsageOnly(chunk)) return NOTHING
+    }
     const data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk
     // Whole events go on; what follows the last one waits for the next chunk. Only the events that name "usage" are read.
     const last = data.lastIndexOf(EVENT_END)

@@ -36,13 +36,14 @@ export class AdmissionTable {
   forListener(gateway: Gateway, listener: GatewayListener): AdmissionResolver | undefined {
     const s = this.stack
     if (s.authPolicies.length + s.rateLimitPolicies.length + s.tokenRateLimitPolicies.length === 0) return undefined
-    const byRule = new Map<string, Admission | undefined>()
+    // Per route, its rules' admissions by index (null: built, none applies): two lookups and no key string per request.
+    const byRoute = new Map<string, (Admission | null | undefined)[]>()
     return (routeKey, ruleIndex) => {
-      const k = `${routeKey}#${ruleIndex}`
-      if (byRule.has(k)) return byRule.get(k)
-      const admission = this.#build(gateway, listener, routeKey, ruleIndex)
-      byRule.set(k, admission)
-      return admission
+      let rules = byRoute.get(routeKey)
+      if (!rules) byRoute.set(routeKey, (rules = []))
+      let admission = rules[ruleIndex]
+      if (admission === undefined) rules[ruleIndex] = admission = this.#build(gateway, listener, routeKey, ruleIndex) ?? null
+      return admission ?? undefined
     }
   }
 

@@ -11,6 +11,9 @@ import { promptTokenBound, requestedMaxTokens } from '../ratelimit/token-estimat
 import type { CounterSeries } from '../observability/bound-metrics.js'
 import type { AdmissionMetrics, TierSeries } from './admission-metrics.js'
 
+/** The usage request added to a stream whose client sent no stream_options (one constant: its JSON is worked out once). */
+const INCLUDE_USAGE = Object.freeze({ include_usage: true })
+
 /** A request that names no max_tokens may generate up to what its token limits have left (and is capped to that). */
 const UNBOUNDED = 1 << 30
 
@@ -163,7 +166,7 @@ class PolicyTicket implements AdmissionTicket {
       const options = body.stream_options as { include_usage?: unknown } | undefined
       const injected = stream && options?.include_usage !== true
       if (injected) {
-        ;(fields ??= {}).stream_options = { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true }
+        ;(fields ??= {}).stream_options = typeof options === 'object' && options !== null ? { ...options, include_usage: true } : INCLUDE_USAGE
         this.tap = new UsageEventStrip()
       }
     }
