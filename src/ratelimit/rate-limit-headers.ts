@@ -1,5 +1,4 @@
 import type { CounterState } from './limit-store.js'
-import type { LimitEntry } from './compiled-limits.js'
 
 /** What a limit's headers say whatever its count: the quota (both forms) and the policy's quoted name. */
 export interface RateLimitHeaderParts {
@@ -8,6 +7,7 @@ export interface RateLimitHeaderParts {
   name: string
 }
 
+/** A rate's parts, worked out once when its policy is compiled. */
 export function rateLimitHeaderParts(name: string, limit: number, window: string, windowMs: number): RateLimitHeaderParts {
   const windowS = Math.max(1, Math.round(windowMs / 1000))
   const quoted = JSON.stringify(`${name}-${window}`)
@@ -16,10 +16,9 @@ export function rateLimitHeaderParts(name: string, limit: number, window: string
 
 /**
  * Limitador's draft-03 headers (`X-RateLimit-*`, reset as seconds from now) and the IETF draft's `RateLimit-Policy` /
- * `RateLimit`, for the counter closest to its limit.
+ * `RateLimit`, for the counter closest to its limit (`parts`: that limit's rate).
  */
-export function rateLimitHeaders(entry: LimitEntry, state: CounterState, remaining: number): Record<string, string> {
-  const parts = entry.headers
+export function rateLimitHeaders(parts: RateLimitHeaderParts, state: CounterState, remaining: number): Record<string, string> {
   const resetS = Math.max(0, Math.ceil(state.resetMs / 1000))
   const left = Math.max(0, remaining)
   return {
