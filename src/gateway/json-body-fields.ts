@@ -6,12 +6,13 @@
 export function withTopLevelFields(raw: Buffer, parsed: Record<string, unknown>, fields: Readonly<Record<string, unknown>>): Buffer {
   let added = ''
   let present = false
+  const empty = isEmpty(parsed)
   for (const name in fields) {
     if (Object.hasOwn(parsed, name)) present = true
-    added += `,${JSON.stringify(name)}:${json(fields[name])}`
+    const value = fields[name]
+    added += `,${JSON.stringify(name)}:${json(value)}`
+    parsed[name] = value
   }
-  const empty = isEmpty(parsed)
-  Object.assign(parsed, fields)
   const close = lastClosingBrace(raw)
   if (present || close === -1) return Buffer.from(JSON.stringify(parsed))
   // One buffer, written in place: the body's head, the new fields, its closing brace (and any whitespace after it).
