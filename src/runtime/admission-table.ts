@@ -7,7 +7,8 @@ import type { Admission, AdmissionResolver } from '../gateway/admission.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
 import { CompiledLimits } from '../ratelimit/compiled-limits.js'
 import type { LimitStore } from '../ratelimit/limit-store.js'
-import { RateLimiter, type FailureMode } from '../ratelimit/rate-limiter.js'
+import { RateLimiter, type FailureMode, type LimitObserver } from '../ratelimit/rate-limiter.js'
+import type { CounterSeries } from '../observability/bound-metrics.js'
 import type { AdmissionMetrics } from './admission-metrics.js'
 import { PolicyAdmission } from './policy-admission.js'
 
@@ -75,10 +76,16 @@ export class AdmissionTable {
     const requestLimits = limits(requests, false)
     const tokenLimits = limits(tokens, true)
     const { metrics } = this.deps
-    const limiter =
-      requestLimits || tokenLimits
-        ? new RateLimiter(this.deps.limitStore, requestLimits, tokenLimits, this.deps.failureMode, (entry, result) => metrics.rateLimit.labels(entry.policy, entry.name, result).inc())
-        : undefined
+    // Every admitted request counts each of its limits: their series are looked up once per rate (an entry's header
+    // parts are one object per compiled rate), not through three label lookups per request.
+    const admitted = new WeakMap<object, CounterSeries>()
+    const observe: LimitObserver = (entry, result) => {
+      if (result !== 'admitted') return metrics.rateLimit.labels(entry.policy, entry.name, result).inc()
+      let series = admitted.get(entry.headers)
+      if (!series) admitted.set(entry.headers, (series = metrics.rateLimit.labels(entry.policy, entry.name, 'admitted')))
+      series.inc()
+    }
+    const limiter = requestLimits || tokenLimits ? new RateLimiter(this.deps.limitStore, requestLimits, tokenLimits, this.deps.failureMode, observe) : undefined
     return new PolicyAdmission({ gateway: gateway.metadata.name, auth: compiledAuth, limiter, metrics, keyStore: this.deps.keyStore, log: this.deps.log })
   }
 

@@ -80,6 +80,19 @@ describe.runIf(ready)('the MaaS door, two replicas sharing PostgreSQL keys and R
     expect(((await third.json()) as { error: { type: string } }).error.type).toBe('rate_limit_exceeded')
   })
 
+  it('counts the decisions so far on Prometheus counters, by gateway, limit and tier, never by key', async () => {
+    // Replica a so far: two 401s, two 403s, then the free key's first request admitted and its third refused.
+    const text = await (await fetch(`${a.state.admin}/metrics`)).text()
+    const value = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+    expect(value('maitred_auth_decisions_total', 'gateway="maas-gateway",result="unauthenticated"')).toBe(2)
+    expect(value('maitred_auth_decisions_total', 'gateway="maas-gateway",result="unauthorized"')).toBe(2)
+    expect(value('maitred_auth_decisions_total', 'gateway="maas-gateway",result="allowed"')).toBe(2)
+    expect(value('maitred_ratelimit_decisions_total', 'policy="RateLimitPolicy/gw/[^"]+",limit="free",result="admitted"')).toBe(1)
+    expect(value('maitred_ratelimit_decisions_total', 'policy="RateLimitPolicy/gw/[^"]+",limit="free",result="limited"')).toBe(1)
+    expect(value('maitred_tier_requests_total', 'tier="free"')).toBe(1)
+    for (const key of keys) expect(text).not.toContain(key.slice(-20))
+  })
+
   it('admits exactly 100 of 200 concurrent clients against 100 a minute, over both replicas', async () => {
     const { key } = await createKey(adminOf(a), 'burst')
     keys.push(key)
