@@ -9,7 +9,15 @@ export interface LimitEntry extends CounterEntry {
   policy: string
   name: string
   window: string
-  /** The parts of its rate-limit headers that do not change from request to request (worked out once per rate). */
+  /** The compiled rate it counts: one object per rate of a policy, shared by the entries of every request. */
+  rate: LimitRate
+}
+
+/** One rate of a limit, compiled once: with the parts of its rate-limit headers that no request changes. */
+export interface LimitRate {
+  limit: number
+  window: string
+  windowMs: number
   headers: RateLimitHeaderParts
 }
 
@@ -20,7 +28,7 @@ interface CompiledLimit {
   name: string
   when: (context: CelContext) => boolean
   counters: ((context: CelContext) => unknown)[]
-  rates: { limit: number; window: string; windowMs: number; headers: RateLimitHeaderParts }[]
+  rates: LimitRate[]
 }
 
 /**
@@ -90,7 +98,7 @@ export class CompiledLimits {
           policy: this.policy,
           name: limit.name,
           window: rate.window,
-          headers: rate.headers,
+          rate,
         })
     }
   }

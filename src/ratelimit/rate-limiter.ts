@@ -81,7 +81,7 @@ export class RateLimiter {
       const entry = entries[worst === -1 ? 0 : worst]!
       const state = states[worst === -1 ? 0 : worst]!
       this.observe(entry, 'limited')
-      const headers = rateLimitHeaders(entry.headers, state, entry.limit - state.count)
+      const headers = rateLimitHeaders(entry.rate.headers, state, entry.limit - state.count)
       headers['retry-after'] = headers['x-ratelimit-reset']!
       const unit = entry.tokens ? 'tokens' : 'requests'
       return { admitted: false, status: 429, headers, message: `rate limit exceeded: ${entry.limit} ${unit} per ${entry.window} (${entry.policy}, limit ${entry.name})`, entry }
@@ -95,7 +95,7 @@ export class RateLimiter {
       if (e.tokens) (held ??= []).push({ key: e.key, window: states[i]!.window })
       else if (e.limit - states[i]!.count < closestLeft) ((closest = i), (closestLeft = e.limit - states[i]!.count))
     }
-    const headers = closest >= 0 ? rateLimitHeaders(entries[closest]!.headers, states[closest]!, closestLeft) : undefined
+    const headers = closest >= 0 ? rateLimitHeaders(entries[closest]!.rate.headers, states[closest]!, closestLeft) : undefined
     const hold = held ? { granted: reservation.granted, counters: held } : undefined
     return { admitted: true, headers, hold, granted: hold ? reservation.granted : want }
   }

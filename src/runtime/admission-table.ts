@@ -5,7 +5,7 @@ import { effectivePolicy, type AttachmentPoint } from '../controller/policy-atta
 import type { Stack } from '../controller/stack.js'
 import type { Admission, AdmissionResolver } from '../gateway/admission.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
-import { CompiledLimits } from '../ratelimit/compiled-limits.js'
+import { CompiledLimits, type LimitRate } from '../ratelimit/compiled-limits.js'
 import type { LimitStore } from '../ratelimit/limit-store.js'
 import { RateLimiter, type FailureMode, type LimitObserver } from '../ratelimit/rate-limiter.js'
 import type { CounterSeries } from '../observability/bound-metrics.js'
@@ -76,13 +76,13 @@ export class AdmissionTable {
     const requestLimits = limits(requests, false)
     const tokenLimits = limits(tokens, true)
     const { metrics } = this.deps
-    // Every admitted request counts each of its limits: their series are looked up once per rate (an entry's header
-    // parts are one object per compiled rate), not through three label lookups per request.
-    const admitted = new WeakMap<object, CounterSeries>()
+    // Every admitted request counts each of its limits: the series is found once per compiled rate, not through three
+    // label lookups per request.
+    const admitted = new WeakMap<LimitRate, CounterSeries>()
     const observe: LimitObserver = (entry, result) => {
       if (result !== 'admitted') return metrics.rateLimit.labels(entry.policy, entry.name, result).inc()
-      let series = admitted.get(entry.headers)
-      if (!series) admitted.set(entry.headers, (series = metrics.rateLimit.labels(entry.policy, entry.name, 'admitted')))
+      let series = admitted.get(entry.rate)
+      if (!series) admitted.set(entry.rate, (series = metrics.rateLimit.labels(entry.policy, entry.name, 'admitted')))
       series.inc()
     }
     const limiter = requestLimits || tokenLimits ? new RateLimiter(this.deps.limitStore, requestLimits, tokenLimits, this.deps.failureMode, observe) : undefined
