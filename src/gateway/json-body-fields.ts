@@ -10,7 +10,7 @@ export function withTopLevelFields(raw: Buffer, parsed: Record<string, unknown>,
   for (const name in fields) {
     if (Object.hasOwn(parsed, name)) present = true
     const value = fields[name]
-    added += `,${JSON.stringify(name)}:${json(value)}`
+    added += `,${JSON.stringify(name)}:${JSON.stringify(value)}`
     parsed[name] = value
   }
   const close = lastClosingBrace(raw)
@@ -23,16 +23,6 @@ export function withTopLevelFields(raw: Buffer, parsed: Record<string, unknown>,
   out.write(text, close)
   raw.copy(out, close + size, close)
   return out
-}
-
-/** The JSON of frozen values (constants, such as the gateway's usage request) is remembered. */
-const FROZEN_JSON = new WeakMap<object, string>()
-
-function json(value: unknown): string {
-  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return JSON.stringify(value)
-  let text = FROZEN_JSON.get(value)
-  if (text === undefined) FROZEN_JSON.set(value, (text = JSON.stringify(value)))
-  return text
 }
 
 function isEmpty(object: object): boolean {
