@@ -11,7 +11,7 @@ import { promptTokenBound, requestedMaxTokens } from '../ratelimit/token-estimat
 import type { CounterSeries } from '../observability/bound-metrics.js'
 import type { AdmissionMetrics, TierSeries } from './admission-metrics.js'
 
-/** The usage request added to a stream whose client sent no stream_options (one constant: its JSON is worked out once). */
+/** The usage request added to a stream whose client sent no stream_options (shared by every such request, so frozen). */
 const INCLUDE_USAGE = Object.freeze({ include_usage: true })
 
 /** A request that names no max_tokens may generate up to what its token limits have left (and is capped to that). */
@@ -51,16 +51,18 @@ class PolicyTicket implements AdmissionTicket {
   #auth: Authenticated | undefined
   #hold: TokenHold | undefined
   #tier: TierSeries | undefined
-  private readonly parts: PolicyAdmissionParts
 
   constructor(
     private readonly admission: PolicyAdmission,
     private readonly request: AdmissionRequest,
     private readonly record: AccessLogRecord,
   ) {
-    this.parts = admission.parts
     this.upstreamQuery = request.query
     this.#context = { request: { path: request.path, url_path: request.path, query: request.query, method: request.method, host: request.host, headers: request.headers } }
+  }
+
+  private get parts(): PolicyAdmissionParts {
+    return this.admission.parts
   }
 
   /** A promise only when an identity source must be waited for (a JWKS fetch); a key is checked at once. */
@@ -132,14 +134,15 @@ class PolicyTicket implements AdmissionTicket {
       // A key's exported identity is one shared object unless the policy's filter read the request.
       this.#context.sharedIdentity = auth.resolved.key !== undefined
     }
-    const counted = body !== undefined && (limiter?.limitsTokens || auth?.resolved.key !== undefined)
-    const prompt = counted ? promptTokenBound(body) : 0
-    const max = counted ? requestedMaxTokens(body) : undefined
-    if (!limiter) return this.#admitted(counted ? body : undefined, undefined)
+    // The body whose tokens are counted (token limits, a key's usage), if any.
+    const counted = limiter?.limitsTokens || auth?.resolved.key !== undefined ? body : undefined
+    const prompt = counted ? promptTokenBound(counted) : 0
+    const max = counted ? requestedMaxTokens(counted) : undefined
+    if (!limiter) return this.#admitted(counted, undefined)
     const need = counted && limiter.limitsTokens ? prompt + (max ?? 1) : 0
     const decision = limiter.admit(this.#context, need, need === 0 ? 0 : prompt + (max ?? UNBOUNDED))
-    if (decision instanceof Promise) return decision.then((d) => this.#admitted(counted ? body : undefined, this.#limited(d, prompt, max, servers)))
-    return this.#admitted(counted ? body : undefined, this.#limited(decision, prompt, max, servers))
+    if (decision instanceof Promise) return decision.then((d) => this.#admitted(counted, this.#limited(d, prompt, max, servers)))
+    return this.#admitted(counted, this.#limited(decision, prompt, max, servers))
   }
 
   /** Takes the rate limits' decision (or throws their refusal); returns the token cap the body must get, if any. */
