@@ -90,6 +90,9 @@ describe.runIf(ready)('the MaaS door, two replicas sharing PostgreSQL keys and R
     expect(value('maitred_ratelimit_decisions_total', 'policy="RateLimitPolicy/gw/[^"]+",limit="free",result="admitted"')).toBe(1)
     expect(value('maitred_ratelimit_decisions_total', 'policy="RateLimitPolicy/gw/[^"]+",limit="free",result="limited"')).toBe(1)
     expect(value('maitred_tier_requests_total', 'tier="free"')).toBe(1)
+    // The admitted request's usage, as the model server reported it.
+    expect(value('maitred_tier_tokens_total', 'tier="free",kind="prompt"')).toBeGreaterThan(0)
+    expect(value('maitred_tier_tokens_total', 'tier="free",kind="completion"')).toBeGreaterThan(0)
     for (const key of keys) expect(text).not.toContain(key.slice(-20))
   })
 
