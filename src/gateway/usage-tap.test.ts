@@ -43,6 +43,17 @@ describe('UsageEventStrip', () => {
     }
   })
 
+  it('keeps keys that only end in usage (no quote before it) and still finds the usage event after them', () => {
+    const lookalike = event({ choices: [], xusage: { prompt_tokens: 1 } })
+    const strip = new UsageEventStrip()
+    strip.onHeaders(200, { 'content-type': 'text/event-stream' })
+    const out = strip.transform(Buffer.from(delta + lookalike + usage + 'data: [DONE]\n\n'))
+    expect(Buffer.concat([out, strip.end() ?? Buffer.alloc(0)]).toString()).toBe(delta + lookalike + 'data: [DONE]\n\n')
+    const alone = new UsageEventStrip()
+    alone.onHeaders(200, { 'content-type': 'text/event-stream' })
+    expect(alone.transform(Buffer.from(lookalike)).toString()).toBe(lookalike)
+  })
+
   it('passes events that carry choices, a plain JSON body and error answers unchanged', () => {
     const withChoices = event({ choices: [{ index: 0, delta: {} }], usage: { prompt_tokens: 1, completion_tokens: 1 } })
     const streamed = new UsageEventStrip()

@@ -1,7 +1,12 @@
 import type { ResponseTap } from './admission.js'
 
-const EVENT_END = Buffer.from('\n\n')
-const USAGE = Buffer.from('"usage"')
+/**
+ * The key `"usage"` is searched for without its opening quote: a search keys on its pattern's first character, and quotes
+ * are everywhere in JSON (with the quote, a search takes several times longer). A match is then checked for the quote.
+ */
+const USAGE_TAIL = 'usage"'
+const USAGE_TAIL_BYTES = Buffer.from(USAGE_TAIL)
+const QUOTE = 0x22
 const NOTHING = Buffer.alloc(0)
 
 /**
@@ -21,33 +26,36 @@ export class UsageEventStrip implements ResponseTap {
 
   transform(chunk: Buffer): Buffer {
     if (!this.#active) return chunk
-    if (!this.#pending && endsWithEventEnd(chunk)) {
-      // Most chunks are whole token events without usage: passed as they are. The engines send the usage event as a
-      // chunk of its own too: dropped whole, nothing cut or copied.
-      if (chunk.indexOf(USAGE) === -1) return chunk
-      if (chunk.indexOf(EVENT_END) === chunk.length - 2 && isUsageOnly(chunk)) return NOTHING
-    }
+    // Most chunks are whole token events without usage: passed as they are, after one byte search.
+    if (!this.#pending && endsWithEventEnd(chunk) && chunk.indexOf(USAGE_TAIL_BYTES) === -1) return chunk
     const data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk
+    // The rest is searched as a latin1 string (one character per byte, so indices are byte offsets): string searches stay
+    // inside V8, where each Buffer search or slice is a call into C++ and costs more than the search itself.
+    const text = data.toString('latin1')
     // Whole events go on; what follows the last one waits for the next chunk. Only the events that name "usage" are read.
-    const last = data.lastIndexOf(EVENT_END)
+    const last = text.lastIndexOf('\n\n')
     const whole = last === -1 ? 0 : last + 2
-    let out: Buffer[] | undefined
     let kept = 0
-    for (let at = data.indexOf(USAGE); at !== -1 && at < whole; ) {
-      const before = data.lastIndexOf(EVENT_END, at)
+    let out: Buffer | undefined
+    for (let at = text.indexOf(USAGE_TAIL); at !== -1 && at < whole; ) {
+      if (text.charCodeAt(at - 1) !== QUOTE) {
+        at = text.indexOf(USAGE_TAIL, at + 1)
+        continue
+      }
+      const before = text.lastIndexOf('\n\n', at)
       const start = before === -1 ? 0 : before + 2
-      const end = data.indexOf(EVENT_END, at)
-      if (isUsageOnly(data.subarray(start, end))) {
-        ;(out ??= []).push(data.subarray(kept, start))
+      const end = text.indexOf('\n\n', at)
+      if (isUsageOnly(text, start, end, at)) {
+        out = out ? Buffer.concat([out, data.subarray(kept, start)]) : data.subarray(kept, start)
         kept = end + 2
       }
-      at = data.indexOf(USAGE, end + 2)
+      at = text.indexOf(USAGE_TAIL, end + 2)
     }
     this.#pending = whole < data.length ? Buffer.from(data.subarray(whole)) : undefined
-    const passed = data.subarray(kept, whole)
-    if (!out) return passed
-    out.push(passed)
-    return Buffer.concat(out)
+    // The engines send the usage event as a chunk of its own: dropped whole, nothing cut or copied.
+    if (kept === 0) return whole === data.length ? data : data.subarray(0, whole)
+    if (kept === whole) return out!.length === 0 ? NOTHING : out!
+    return out!.length === 0 ? data.subarray(kept, whole) : Buffer.concat([out!, data.subarray(kept, whole)])
   }
 
   end(): Buffer | undefined {
@@ -59,19 +67,20 @@ export class UsageEventStrip implements ResponseTap {
 
 const endsWithEventEnd = (chunk: Buffer) => chunk.length >= 2 && chunk[chunk.length - 1] === 0x0a && chunk[chunk.length - 2] === 0x0a
 
-/**
- * A `data: {...}` event that carries usage and no choices. Read from the raw bytes, not parsed: a JSON string cannot hold
- * an unescaped quote, so these patterns only match keys and values (one such event per stream). Engines write compact
- * JSON, which a byte search recognises; other spacing goes through the patterns.
- */
-const DATA = Buffer.from('data:')
-const COMPACT_NO_CHOICES = Buffer.from('"choices":[]')
-const COMPACT_USAGE = Buffer.from('"usage":{')
 const NO_CHOICES = /"choices"\s*:\s*\[\s*\]/
 const SOME_USAGE = /"usage"\s*:\s*\{/
 
-function isUsageOnly(event: Buffer): boolean {
-  if (event.indexOf(DATA) === 0 && event.includes(COMPACT_NO_CHOICES) && event.includes(COMPACT_USAGE)) return true
-  const text = event.toString('latin1')
-  return text.trimStart().startsWith('data:') && NO_CHOICES.test(text) && SOME_USAGE.test(text)
+/**
+ * Whether `text[start, end)` is a `data: {...}` event that carries usage and no choices; `usage` is where the key's
+ * `usage"` is. Read from the raw characters, not parsed: a JSON string cannot hold an unescaped quote, so these patterns
+ * only match keys and values (one such event per stream). Engines write compact JSON, which a plain search recognises;
+ * other spacing goes through the patterns.
+ */
+function isUsageOnly(text: string, start: number, end: number, usage: number): boolean {
+  if (text.startsWith('data:', start) && text.startsWith(':{', usage + USAGE_TAIL.length)) {
+    const choices = text.indexOf('choices":[]', start)
+    if (choices !== -1 && choices < end && text.charCodeAt(choices - 1) === QUOTE) return true
+  }
+  const event = text.slice(start, end)
+  return event.trimStart().startsWith('data:') && NO_CHOICES.test(event) && SOME_USAGE.test(event)
 }
