@@ -8,7 +8,8 @@
  * HTTP, non-streamed and streamed, concurrency 1 and 32: p50/p99 and each process's CPU time per request, the doors taking
  * turns within each round (BENCH_ROUNDS, default 3, of BENCH_SECONDS, default 2); then both doors loaded at once
  * (BENCH_SIDE_BY_SIDE_ROUNDS, default 5), the steadiest CPU ratio on a shared machine. Needs Redis (BENCH_REDIS, default
- * redis://127.0.0.1:6379; keys under a prefix of this run's own).
+ * redis://127.0.0.1:6379; keys under a prefix of this run's own). The MaaS door runs with `maitred up`'s default
+ * `--ratelimit-headers none`; BENCH_RATELIMIT_HEADERS=draft-03 measures admitted answers carrying the rate-limit headers.
  */
 import { randomUUID } from 'node:crypto'
 import { request } from 'undici'
@@ -20,6 +21,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3))
 const SIDE_BY_SIDE_ROUNDS = Math.max(1, Number(process.env.BENCH_SIDE_BY_SIDE_ROUNDS ?? 5))
 const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379'
+const RATELIMIT_HEADERS = process.env.BENCH_RATELIMIT_HEADERS ?? 'none'
 const MODES = ['non-streamed', 'streamed'] as const
 const CONCURRENCY = [1, 32] as const
 type Mode = (typeof MODES)[number]
@@ -94,7 +96,15 @@ try {
   process.env.MAITRED_ADMIN_TOKEN = adminToken
   const open: StackUnderTest = await startStackUnderTest(openStack(upstreamUrl))
   started.push(open)
-  const maas: StackUnderTest = await startStackUnderTest(maasStack(upstreamUrl), ['--ratelimit-store', REDIS, '--ratelimit-prefix', `bench:${randomUUID()}:`])
+  const maas: StackUnderTest = await startStackUnderTest(maasStack(upstreamUrl), [
+    '--ratelimit-store',
+    REDIS,
+    '--ratelimit-prefix',
+    `bench:${randomUUID()}:`,
+    '--ratelimit-headers',
+    RATELIMIT_HEADERS,
+  ])
+  console.log(`maas door: counters in ${REDIS}, rate-limit headers on admitted answers: ${RATELIMIT_HEADERS}`)
   started.push(maas)
   const created = await request(`${maas.state.keysAdmin!.url}/v1/api-keys`, {
     method: 'POST',

@@ -5,7 +5,7 @@ import { usesKeyStore } from '../controller/derive-tier-limits.js'
 import type { Stack } from '../controller/stack.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
 import type { LimitStore } from '../ratelimit/limit-store.js'
-import type { FailureMode } from '../ratelimit/rate-limiter.js'
+import type { RateLimitBehaviour } from '../ratelimit/rate-limiter.js'
 
 export interface MaasOptions {
   keyStore?: string
@@ -13,13 +13,14 @@ export interface MaasOptions {
   ratelimitStore: string
   ratelimitPrefix: string
   ratelimitFailureMode: string
+  ratelimitHeaders: string
 }
 
 /** What `maitred up` runs besides the stack for the MaaS door: the key store and its admin API, the rate-limit counters. */
 export interface MaasServices {
   keyStore: ApiKeyStore | undefined
   limitStore: LimitStore
-  failureMode: FailureMode
+  rateLimits: RateLimitBehaviour
   keysAdmin: { url: string; tokenFile: string } | undefined
   close(): Promise<void>
 }
@@ -32,13 +33,16 @@ export interface MaasServices {
 export async function openMaasServices(stack: Stack, opts: MaasOptions, dir: string, host: string, ephemeral: boolean, log: (line: string) => void): Promise<MaasServices> {
   const failureMode = opts.ratelimitFailureMode
   if (failureMode !== 'fail-closed' && failureMode !== 'fail-open') throw new Error(`--ratelimit-failure-mode: ${JSON.stringify(failureMode)} is not fail-closed or fail-open`)
+  const headers = opts.ratelimitHeaders
+  if (headers !== 'none' && headers !== 'draft-03') throw new Error(`--ratelimit-headers: ${JSON.stringify(headers)} is not none or draft-03`)
+  const rateLimits: RateLimitBehaviour = { failureMode, headers }
   const limitStore = await openLimitStore(opts.ratelimitStore, opts.ratelimitPrefix, log)
   const closers: (() => Promise<void>)[] = [() => limitStore.close()]
   const close = async () => {
     for (const c of closers.reverse()) await c()
   }
   try {
-    if (!stack.authPolicies.some(usesKeyStore)) return { keyStore: undefined, limitStore, failureMode, keysAdmin: undefined, close }
+    if (!stack.authPolicies.some(usesKeyStore)) return { keyStore: undefined, limitStore, rateLimits, keysAdmin: undefined, close }
     const [{ openApiKeyStore }, { startKeysAdminServer }] = await Promise.all([import('../keys/open-key-store.js'), import('../keys/keys-admin-api.js')])
     const keyStore = await openApiKeyStore(opts.keyStore ?? process.env.MAITRED_KEY_STORE, dir)
     closers.push(() => keyStore.close())
@@ -52,7 +56,7 @@ export async function openMaasServices(stack: Stack, opts: MaasOptions, dir: str
     const tiers = stack.tiers.length > 0 ? stack.tiers.map((t) => t.metadata.name) : undefined
     const admin = await startKeysAdminServer({ store: keyStore, host, port: ephemeral ? 0 : Number(opts.keysAdminPort), token, ...(tiers ? { tiers } : {}) })
     closers.push(() => admin.close())
-    return { keyStore, limitStore, failureMode, keysAdmin: { url: admin.url, tokenFile: process.env.MAITRED_ADMIN_TOKEN ? '$MAITRED_ADMIN_TOKEN' : tokenFile }, close }
+    return { keyStore, limitStore, rateLimits, keysAdmin: { url: admin.url, tokenFile: process.env.MAITRED_ADMIN_TOKEN ? '$MAITRED_ADMIN_TOKEN' : tokenFile }, close }
   } catch (err) {
     await close()
     throw err

@@ -41,6 +41,7 @@ export function registerUpCommand(program: Command): void {
     .option('--ratelimit-store <URL>', 'rate-limit counters: memory (this process) or redis://HOST:PORT (shared by replicas)', 'memory')
     .option('--ratelimit-prefix <PREFIX>', 'prefix of every Redis counter key (stacks sharing one Redis keep apart)', 'maitred:rl:')
     .option('--ratelimit-failure-mode <MODE>', 'when the counter store does not answer: fail-closed (503) or fail-open', 'fail-closed')
+    .option('--ratelimit-headers <MODE>', 'rate-limit headers on admitted answers (429s always carry them): none or draft-03, as Limitador --rate-limit-headers', 'none')
     .action(async (opts: UpOptions) => {
       if (opts.printConfig) {
         process.stdout.write(await readFile(DEFAULT_STACK_FILE, 'utf8'))
@@ -61,7 +62,7 @@ export function registerUpCommand(program: Command): void {
       const maas = await openMaasServices(stack, opts, dir, '127.0.0.1', opts.ephemeralPorts === true, log)
       const runtime = await StackRuntime.start(stack, {
         limitStore: maas.limitStore,
-        rateLimitFailureMode: maas.failureMode,
+        rateLimits: maas.rateLimits,
         ...(maas.keyStore ? { keyStore: maas.keyStore } : {}),
         bindHost: opts.bind,
         accessLog: opts.accessLog,

@@ -6,6 +6,17 @@ import { rateLimitHeaders } from './rate-limit-headers.js'
 /** What happens when the counter store cannot answer: refuse with 503, or let requests through uncounted. */
 export type FailureMode = 'fail-closed' | 'fail-open'
 
+/**
+ * Whether admitted answers carry the rate-limit headers: Limitador's `--rate-limit-headers` (NONE by default,
+ * DRAFT_VERSION_03). A 429 always carries them, so a refused client knows when to come back.
+ */
+export type RateLimitHeadersMode = 'none' | 'draft-03'
+
+export interface RateLimitBehaviour {
+  failureMode: FailureMode
+  headers: RateLimitHeadersMode
+}
+
 /** A token reservation held for a request until its real usage is known. */
 export interface TokenHold {
   granted: number
@@ -30,7 +41,7 @@ export class RateLimiter {
     private readonly store: LimitStore,
     private readonly requests: CompiledLimits | undefined,
     private readonly tokens: CompiledLimits | undefined,
-    private readonly failureMode: FailureMode,
+    private readonly behaviour: RateLimitBehaviour,
     private readonly observe: LimitObserver,
   ) {}
 
@@ -63,7 +74,7 @@ export class RateLimiter {
 
   #unavailable(entries: readonly LimitEntry[], want: number, err: unknown): LimitDecision {
     for (const e of entries) this.observe(e, 'unavailable')
-    if (this.failureMode === 'fail-open') return { admitted: true, headers: undefined, hold: undefined, granted: want }
+    if (this.behaviour.failureMode === 'fail-open') return { admitted: true, headers: undefined, hold: undefined, granted: want }
     return { admitted: false, status: 503, headers: {}, message: `rate limit store unavailable (failure mode fail-closed): ${(err as Error).message}`, entry: undefined }
   }
 
@@ -86,6 +97,7 @@ export class RateLimiter {
       const unit = entry.tokens ? 'tokens' : 'requests'
       return { admitted: false, status: 429, headers, message: `rate limit exceeded: ${entry.limit} ${unit} per ${entry.window} (${entry.policy}, limit ${entry.name})`, entry }
     }
+    const withHeaders = this.behaviour.headers !== 'none'
     let closest = -1
     let closestLeft = Infinity
     let held: { key: string; window: string }[] | undefined
@@ -93,7 +105,7 @@ export class RateLimiter {
       const e = entries[i]!
       this.observe(e, 'admitted')
       if (e.tokens) (held ??= []).push({ key: e.key, window: states[i]!.window })
-      else if (e.limit - states[i]!.count < closestLeft) ((closest = i), (closestLeft = e.limit - states[i]!.count))
+      else if (withHeaders && e.limit - states[i]!.count < closestLeft) ((closest = i), (closestLeft = e.limit - states[i]!.count))
     }
     const headers = closest >= 0 ? rateLimitHeaders(entries[closest]!.rate.headers, states[closest]!, closestLeft) : undefined
     const hold = held ? { granted: reservation.granted, counters: held } : undefined

@@ -7,14 +7,14 @@ import type { Admission, AdmissionResolver } from '../gateway/admission.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
 import { CompiledLimits, type LimitRate } from '../ratelimit/compiled-limits.js'
 import type { LimitStore } from '../ratelimit/limit-store.js'
-import { RateLimiter, type FailureMode, type LimitObserver } from '../ratelimit/rate-limiter.js'
+import { RateLimiter, type LimitObserver, type RateLimitBehaviour } from '../ratelimit/rate-limiter.js'
 import type { CounterSeries } from '../observability/bound-metrics.js'
 import type { AdmissionMetrics } from './admission-metrics.js'
 import { PolicyAdmission } from './policy-admission.js'
 
 export interface AdmissionDependencies {
   limitStore: LimitStore
-  failureMode: FailureMode
+  rateLimits: RateLimitBehaviour
   keyStore: () => ApiKeyStore | undefined
   metrics: AdmissionMetrics
   log: (line: string) => void
@@ -85,7 +85,7 @@ export class AdmissionTable {
       if (!series) admitted.set(entry.rate, (series = metrics.rateLimit.labels(entry.policy, entry.name, 'admitted')))
       series.inc()
     }
-    const limiter = requestLimits || tokenLimits ? new RateLimiter(this.deps.limitStore, requestLimits, tokenLimits, this.deps.failureMode, observe) : undefined
+    const limiter = requestLimits || tokenLimits ? new RateLimiter(this.deps.limitStore, requestLimits, tokenLimits, this.deps.rateLimits, observe) : undefined
     return new PolicyAdmission({ gateway: gateway.metadata.name, auth: compiledAuth, limiter, metrics, keyStore: this.deps.keyStore, log: this.deps.log })
   }
 

@@ -14,7 +14,7 @@ import type { SimOptions } from '../sim/sim-options.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
 import type { LimitStore } from '../ratelimit/limit-store.js'
 import { MemoryLimitStore } from '../ratelimit/memory.js'
-import type { FailureMode } from '../ratelimit/rate-limiter.js'
+import type { RateLimitBehaviour } from '../ratelimit/rate-limiter.js'
 import { AdmissionMetrics } from './admission-metrics.js'
 import { AdmissionTable } from './admission-table.js'
 import { buildBackendResolver } from './backend-table.js'
@@ -52,8 +52,8 @@ export interface StackRuntimeOptions {
   random?: () => number
   /** Rate-limit counters: in this process by default, or shared (Redis); closed with the runtime. */
   limitStore?: LimitStore
-  /** When the counter store does not answer (default fail-closed: 503). */
-  rateLimitFailureMode?: FailureMode
+  /** When the counter store does not answer (default fail-closed: 503), and whether admitted answers carry rate-limit headers (default none). */
+  rateLimits?: RateLimitBehaviour
   /** API keys for AuthPolicy `apiKey.keyStore`; without one, no key is valid. */
   keyStore?: ApiKeyStore
 }
@@ -176,7 +176,7 @@ export class StackRuntime {
     const pickers = new Map([...this.pickers].map(([k, p]) => [k, p.picker]))
     const admission = new AdmissionTable(next, {
       limitStore: this.#limitStore,
-      failureMode: this.options.rateLimitFailureMode ?? 'fail-closed',
+      rateLimits: this.options.rateLimits ?? { failureMode: 'fail-closed', headers: 'none' },
       keyStore: () => this.options.keyStore,
       metrics: this.#admissionMetrics,
       log: this.options.log ?? (() => {}),

@@ -31,7 +31,8 @@ describe.runIf(ready)('the MaaS door, two replicas sharing PostgreSQL keys and R
     await writeFile(file, maasTestStack(echo.url))
     process.env.MAITRED_ADMIN_TOKEN = ADMIN_TOKEN
     const args = ['-f', file, '--time-scale', '50', '--key-store', db.url, '--ratelimit-store', REDIS_URL, '--ratelimit-prefix', `e2e:${randomUUID()}:`]
-    ;[a, b] = await Promise.all([startStack(args), startStack(args)])
+    // Replica b also puts the rate-limit state on admitted answers; a does not (the default, as Limitador's).
+    ;[a, b] = await Promise.all([startStack(args), startStack([...args, '--ratelimit-headers', 'draft-03'])])
   }, 120_000)
 
   afterAll(async () => {
@@ -64,13 +65,16 @@ describe.runIf(ready)('the MaaS door, two replicas sharing PostgreSQL keys and R
     }
   })
 
-  it('answers 429 past the tier\'s request limit, across replicas, with Retry-After and rate-limit headers', async () => {
+  it('answers 429 past the tier\'s request limit, across replicas, with Retry-After and rate-limit headers (on admitted answers only with --ratelimit-headers draft-03)', async () => {
     const { key } = await createKey(adminOf(a), 'free')
     keys.push(key)
-    expect((await post(maas(a), '/llm/m/v1/chat/completions', key)).status).toBe(200)
+    const first = await post(maas(a), '/llm/m/v1/chat/completions', key)
+    expect(first.status).toBe(200)
+    expect([...first.headers.keys()].filter((h) => h.includes('ratelimit'))).toEqual([])
     const second = await post(maas(b), '/llm/m/v1/chat/completions', key)
     expect(second.status).toBe(200)
     expect(second.headers.get('x-ratelimit-remaining')).toBe('0')
+    expect(second.headers.get('ratelimit')).toMatch(/^"free-2m";r=0;t=\d+$/)
     const third = await post(maas(a), '/llm/m/v1/chat/completions', key)
     expect(third.status).toBe(429)
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(100)
