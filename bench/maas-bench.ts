@@ -104,8 +104,8 @@ try {
     '--ratelimit-headers',
     RATELIMIT_HEADERS,
   ])
-  console.log(`maas door: counters in ${REDIS}, rate-limit headers on admitted answers: ${RATELIMIT_HEADERS}`)
   started.push(maas)
+  console.log(`maas door: counters in ${REDIS}, rate-limit headers on admitted answers: ${RATELIMIT_HEADERS}`)
   const created = await request(`${maas.state.keysAdmin!.url}/v1/api-keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },

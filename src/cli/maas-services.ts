@@ -5,15 +5,16 @@ import { usesKeyStore } from '../controller/derive-tier-limits.js'
 import type { Stack } from '../controller/stack.js'
 import type { ApiKeyStore } from '../keys/api-key-store.js'
 import type { LimitStore } from '../ratelimit/limit-store.js'
-import type { RateLimitBehaviour } from '../ratelimit/rate-limiter.js'
+import type { FailureMode, RateLimitBehaviour, RateLimitHeadersMode } from '../ratelimit/rate-limiter.js'
 
 export interface MaasOptions {
   keyStore?: string
   keysAdminPort: string
   ratelimitStore: string
   ratelimitPrefix: string
-  ratelimitFailureMode: string
-  ratelimitHeaders: string
+  /** Checked by the command line's choices. */
+  ratelimitFailureMode: FailureMode
+  ratelimitHeaders: RateLimitHeadersMode
 }
 
 /** What `maitred up` runs besides the stack for the MaaS door: the key store and its admin API, the rate-limit counters. */
@@ -31,11 +32,7 @@ export interface MaasServices {
  * written to `<state dir>/keys-admin-token` (its path is printed; the token never is).
  */
 export async function openMaasServices(stack: Stack, opts: MaasOptions, dir: string, host: string, ephemeral: boolean, log: (line: string) => void): Promise<MaasServices> {
-  const failureMode = opts.ratelimitFailureMode
-  if (failureMode !== 'fail-closed' && failureMode !== 'fail-open') throw new Error(`--ratelimit-failure-mode: ${JSON.stringify(failureMode)} is not fail-closed or fail-open`)
-  const headers = opts.ratelimitHeaders
-  if (headers !== 'none' && headers !== 'draft-03') throw new Error(`--ratelimit-headers: ${JSON.stringify(headers)} is not none or draft-03`)
-  const rateLimits: RateLimitBehaviour = { failureMode, headers }
+  const rateLimits: RateLimitBehaviour = { failureMode: opts.ratelimitFailureMode, headers: opts.ratelimitHeaders }
   const limitStore = await openLimitStore(opts.ratelimitStore, opts.ratelimitPrefix, log)
   const closers: (() => Promise<void>)[] = [() => limitStore.close()]
   const close = async () => {

@@ -1,7 +1,7 @@
 import { watch } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
 import type { StackRuntime } from '../runtime/stack-runtime.js'
 import { DEFAULT_STACK_FILE } from './load-config.js'
 import type { MaasOptions } from './maas-services.js'
@@ -40,8 +40,8 @@ export function registerUpCommand(program: Command): void {
     .option('--keys-admin-port <PORT>', 'keys admin API port on 127.0.0.1 (token: $MAITRED_ADMIN_TOKEN, else generated into the state dir)', '9902')
     .option('--ratelimit-store <URL>', 'rate-limit counters: memory (this process) or redis://HOST:PORT (shared by replicas)', 'memory')
     .option('--ratelimit-prefix <PREFIX>', 'prefix of every Redis counter key (stacks sharing one Redis keep apart)', 'maitred:rl:')
-    .option('--ratelimit-failure-mode <MODE>', 'when the counter store does not answer: fail-closed (503) or fail-open', 'fail-closed')
-    .option('--ratelimit-headers <MODE>', 'rate-limit headers on admitted answers (429s always carry them): none or draft-03, as Limitador --rate-limit-headers', 'none')
+    .addOption(new Option('--ratelimit-failure-mode <MODE>', 'when the counter store does not answer: 503, or admit uncounted').choices(['fail-closed', 'fail-open']).default('fail-closed'))
+    .addOption(new Option('--ratelimit-headers <MODE>', "rate-limit headers on admitted answers, as Limitador's --rate-limit-headers (429s always carry them)").choices(['none', 'draft-03']).default('none'))
     .action(async (opts: UpOptions) => {
       if (opts.printConfig) {
         process.stdout.write(await readFile(DEFAULT_STACK_FILE, 'utf8'))

@@ -97,7 +97,6 @@ export class RateLimiter {
       const unit = entry.tokens ? 'tokens' : 'requests'
       return { admitted: false, status: 429, headers, message: `rate limit exceeded: ${entry.limit} ${unit} per ${entry.window} (${entry.policy}, limit ${entry.name})`, entry }
     }
-    const withHeaders = this.behaviour.headers !== 'none'
     let closest = -1
     let closestLeft = Infinity
     let held: { key: string; window: string }[] | undefined
@@ -105,9 +104,9 @@ export class RateLimiter {
       const e = entries[i]!
       this.observe(e, 'admitted')
       if (e.tokens) (held ??= []).push({ key: e.key, window: states[i]!.window })
-      else if (withHeaders && e.limit - states[i]!.count < closestLeft) ((closest = i), (closestLeft = e.limit - states[i]!.count))
+      else if (e.limit - states[i]!.count < closestLeft) ((closest = i), (closestLeft = e.limit - states[i]!.count))
     }
-    const headers = closest >= 0 ? rateLimitHeaders(entries[closest]!.rate.headers, states[closest]!, closestLeft) : undefined
+    const headers = closest >= 0 && this.behaviour.headers === 'draft-03' ? rateLimitHeaders(entries[closest]!.rate.headers, states[closest]!, closestLeft) : undefined
     const hold = held ? { granted: reservation.granted, counters: held } : undefined
     return { admitted: true, headers, hold, granted: hold ? reservation.granted : want }
   }
